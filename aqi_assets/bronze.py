@@ -1,0 +1,65 @@
+"""Bronze layer: hourly Open-Meteo air quality, as received, in `bronze.bronze_raw`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+from pyspark.sql import functions as F
+
+from aqi_assets import tables
+from aqi_assets.metadata import utc_now
+from aqi_assets.partitions import BACKFILL_POLICY
+from aqi_assets.pipeline_config import PipelineConfig
+from aqi_assets.publish import publish_window
+from aqi_assets.tables import Layer
+from aqi_assets.transforms.bronze import bronze_frame
+from resources.open_meteo import OpenMeteoResource
+from resources.spark import SparkIcebergResource
+
+API_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The bronze asset over `partitions_def`."""
+
+    @dg.asset(
+        name="bronze_raw",
+        group_name=Layer.BRONZE,
+        kinds={"spark", "iceberg"},
+        partitions_def=partitions_def,
+        backfill_policy=BACKFILL_POLICY,
+        retry_policy=API_RETRY_POLICY,
+        pool="iceberg_bronze",
+        metadata={"iceberg_table": str(tables.BRONZE_RAW)},
+        description=(
+            "Hourly air quality per location as Open-Meteo returned it (all variables, nulls kept), "
+            "with ingest time, source URL (no secrets), batch id and a row fingerprint. "
+            "Each run replaces exactly the days of its range in one Iceberg commit."
+        ),
+    )
+    def bronze_raw(
+        context: dg.AssetExecutionContext,
+        spark: SparkIcebergResource,
+        open_meteo: OpenMeteoResource,
+        pipeline: PipelineConfig,
+    ) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        start, end = window.start.date(), window.end.date()
+        locations = pipeline.locations()
+        fetched = open_meteo.fetch_hourly(locations, start, end - timedelta(days=1))
+        session = spark.spark_session
+        frame = bronze_frame(session, fetched.items, ingested_at=utc_now(), batch_id=context.run_id)
+        return publish_window(
+            spark,
+            tables.BRONZE_RAW,
+            frame,
+            "event_date",
+            start,
+            end,
+            [F.col("event_date")],
+            api_calls=fetched.api_calls,
+            locations=len(locations),
+        )
+
+    return bronze_raw

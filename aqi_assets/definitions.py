@@ -1,0 +1,47 @@
+"""The code location: every asset, check, automation and resource, for the AQI_ENV profile."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from aqi_assets.bronze import build_bronze_raw
+from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
+from aqi_assets.facts import build_facts
+from aqi_assets.partitions import daily_partitions
+from aqi_assets.profiles import resources_for
+from aqi_assets.reference import load_locations, load_pollutants
+from aqi_assets.settings import Settings, check_warehouse_writable, load_settings
+from aqi_assets.silver import build_silver
+from resources.spark import require_java
+
+
+def validate_environment(settings: Settings) -> None:
+    """Fail before any work with one clear line: reference files, warehouse, Java."""
+    load_locations(settings.locations_path)
+    load_pollutants(settings.pollutants_path)
+    check_warehouse_writable(settings.warehouse)
+    if settings.spark_master.startswith(("local", "spark://")):
+        require_java()
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """All definitions for `settings`; tests build their own with other settings."""
+    validate_environment(settings)
+    partitions = daily_partitions(settings.partitions_start)
+    assets = [
+        build_bronze_raw(partitions),
+        build_silver(partitions),
+        dim_location,
+        dim_pollutant,
+        dim_time,
+        build_dim_date(partitions),
+        *build_facts(partitions),
+    ]
+    return dg.Definitions(
+        assets=assets,
+        resources=resources_for(settings),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,1 @@
+"""Development helpers: a local Open-Meteo server for tests, demos and benchmarks."""

@@ -1,0 +1,139 @@
+"""AQI_* environment variables -> one typed, validated settings object (read once at load)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlparse
+
+import aqi_assets
+
+DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
+DEFAULT_PARTITIONS_START = "2024-01-01"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the pipeline cannot work with; the message names it and the fix."""
+
+
+class Profile(StrEnum):
+    """Resource profiles: an embedded local default, or a YARN cluster."""
+
+    LOCAL = "local"
+    CLUSTER = "cluster"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the code location, resolved from the environment."""
+
+    profile: Profile
+    home: Path
+    open_meteo_url: str
+    api_key_set: bool
+    warehouse: str
+    spark_master: str
+    locations_path: str | None
+    pollutants_path: str | None
+    partitions_start: date
+    aqi_breakpoints: str
+    episode_threshold: int
+    episode_min_hours: int
+    catalog_type: str
+    catalog_uri: str | None
+    iceberg_packages: str | None
+    iceberg_jar: str | None
+
+
+def project_home() -> Path:
+    """AQI_HOME, else the source checkout holding this package, else ~/.aqi-lakehouse."""
+    if os.environ.get("AQI_HOME"):
+        return Path(os.environ["AQI_HOME"]).expanduser().resolve()
+    checkout = Path(aqi_assets.__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path.home() / ".aqi-lakehouse"
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int) -> int:
+    raw = env.get(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer.") from None
+    if value < low:
+        raise SettingsError(f"{name}={value} must be at least {low}.")
+    return value
+
+
+def _partitions_start(raw: str) -> date:
+    try:
+        start = date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"AQI_PARTITIONS_START={raw!r} is not a date (YYYY-MM-DD).") from None
+    today = datetime.now(UTC).date()
+    if start > today:
+        raise SettingsError(
+            f"AQI_PARTITIONS_START={raw} is in the future (today is {today} UTC); "
+            "pick a past day such as 2024-01-01."
+        )
+    return start
+
+
+def check_warehouse_writable(warehouse: str) -> None:
+    """For a local warehouse, create it and prove it can be written; remote ones are left to Spark."""
+    parsed = urlparse(warehouse)
+    if parsed.scheme not in ("", "file"):
+        return
+    path = Path(parsed.path if parsed.scheme else warehouse)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-probe-"):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            f"AQI_WAREHOUSE={warehouse} cannot be written ({exc.strerror}); "
+            "point it at a writable folder or URI."
+        ) from None
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Resolve and validate settings from `env` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    home = project_home()
+    raw_profile = env.get("AQI_ENV", Profile.LOCAL.value)
+    try:
+        profile = Profile(raw_profile)
+    except ValueError:
+        raise SettingsError(f"AQI_ENV={raw_profile!r} must be 'local' or 'cluster'.") from None
+    url = env.get("AQI_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL).rstrip("/")
+    if urlparse(url).scheme not in ("http", "https"):
+        raise SettingsError(f"AQI_OPEN_METEO_URL={url!r} must be an http(s) URL.")
+    warehouse = env.get("AQI_WAREHOUSE") or (home / "warehouse").as_uri()
+    if warehouse.startswith("/"):
+        warehouse = Path(warehouse).as_uri()
+    breakpoints = env.get("AQI_BREAKPOINTS", "epa_2024")
+    if breakpoints not in ("epa_2024", "epa_pre_2024"):
+        raise SettingsError(f"AQI_BREAKPOINTS={breakpoints!r} must be 'epa_2024' or 'epa_pre_2024'.")
+    return Settings(
+        profile=profile,
+        home=home,
+        open_meteo_url=url,
+        api_key_set=bool(env.get("AQI_OPEN_METEO_API_KEY")),
+        warehouse=warehouse,
+        spark_master=env.get("AQI_SPARK_MASTER", "yarn" if profile is Profile.CLUSTER else "local[*]"),
+        locations_path=env.get("AQI_LOCATIONS_PATH") or None,
+        pollutants_path=env.get("AQI_POLLUTANTS_PATH") or None,
+        partitions_start=_partitions_start(env.get("AQI_PARTITIONS_START", DEFAULT_PARTITIONS_START)),
+        aqi_breakpoints=breakpoints,
+        episode_threshold=_int(env, "AQI_EPISODE_THRESHOLD", 151, 0),
+        episode_min_hours=_int(env, "AQI_EPISODE_MIN_HOURS", 4, 1),
+        catalog_type=env.get("AQI_CATALOG_TYPE", "hadoop"),
+        catalog_uri=env.get("AQI_CATALOG_URI") or None,
+        iceberg_packages=env.get("AQI_ICEBERG_PACKAGES") or None,
+        iceberg_jar=env.get("AQI_ICEBERG_JAR") or None,
+    )

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transformations (no Dagster inside): testable on tiny frames."""

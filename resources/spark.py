@@ -1,0 +1,190 @@
+"""SparkSession with an Apache Iceberg catalog, one code path for local[*], standalone and YARN."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from enum import Enum
+from importlib import resources as importlib_resources
+from typing import Any
+
+from dagster_pyspark import LazyPySparkResource
+from dagster_pyspark.resources import spark_session_from_config
+from pydantic import Field
+
+ICEBERG_JAR_PACKAGE = "snowpark_connect_deps_iceberg"
+ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+MIN_JAVA_MAJOR = 17
+
+
+class SparkConfigError(RuntimeError):
+    """The Spark / Iceberg configuration cannot work; the message says what to change."""
+
+
+class CatalogType(str, Enum):
+    """Iceberg catalog implementations supported by `SparkIcebergResource`."""
+
+    HADOOP = "hadoop"
+    JDBC = "jdbc"
+    REST = "rest"
+    HIVE = "hive"
+
+
+def shipped_iceberg_jar() -> str:
+    """Path of the Iceberg Spark runtime jar shipped by the `snowpark-connect-deps-iceberg` wheel."""
+    try:
+        jar = importlib_resources.files(ICEBERG_JAR_PACKAGE).joinpath("jars", ICEBERG_JAR_NAME)
+    except ModuleNotFoundError as exc:
+        raise SparkConfigError(
+            "The Iceberg runtime jar package is not installed: pip install "
+            "'snowpark-connect-deps-iceberg==1.0.2', or set iceberg_jar / iceberg_packages."
+        ) from exc
+    if not jar.is_file():
+        raise SparkConfigError(
+            f"{ICEBERG_JAR_NAME} is missing from {ICEBERG_JAR_PACKAGE}; version 1.0.3 of that package "
+            "is stripped: install snowpark-connect-deps-iceberg==1.0.2."
+        )
+    return str(jar)
+
+
+def java_major_version(java: str = "java") -> int:
+    """Major version of the `java` on PATH (or JAVA_HOME); raises SparkConfigError when absent."""
+    executable = shutil.which(java)
+    if executable is None:
+        raise SparkConfigError(
+            f"Java {MIN_JAVA_MAJOR} is required by Spark but `java` is not on PATH. "
+            "Install a JDK 17 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+    out = subprocess.run(
+        [executable, "-version"], capture_output=True, text=True, check=False
+    ).stderr
+    for token in out.replace('"', " ").split():
+        head = token.split(".")[0]
+        if head.isdigit() and "." in token:
+            major = int(head)
+            return int(token.split(".")[1]) if major == 1 else major
+    raise SparkConfigError(f"Cannot read the Java version from `{executable} -version`: {out[:200]}")
+
+
+def require_java() -> None:
+    """Fail with one clear line when Java is missing or older than 17."""
+    major = java_major_version()
+    if major < MIN_JAVA_MAJOR:
+        raise SparkConfigError(
+            f"Spark 3.5 here needs Java {MIN_JAVA_MAJOR}+, found Java {major}. Install JDK 17 or set JAVA_HOME."
+        )
+
+
+class SparkIcebergResource(LazyPySparkResource):
+    """A lazily started SparkSession with an Iceberg catalog; the same code on any Spark master.
+
+    Typed fields cover what differs between profiles; `spark_config` adds or overrides any raw
+    Spark property. The session starts on first use, once per run process (one JVM per run).
+    """
+
+    spark_config: dict[str, Any] = Field(
+        default_factory=dict, description="Extra Spark properties; they win over the typed fields."
+    )
+    master: str = Field(default="local[*]", description="Spark master: local[*], yarn, spark://host:port.")
+    app_name: str = Field(default="aqi-lakehouse", description="Spark application name.")
+    catalog_name: str = Field(default="lh", description="Spark SQL name of the Iceberg catalog.")
+    catalog_type: CatalogType = Field(default=CatalogType.HADOOP, description="Iceberg catalog kind.")
+    warehouse: str = Field(description="Iceberg warehouse URI (file://, hdfs://, s3a://).")
+    catalog_uri: str | None = Field(
+        default=None, description="Catalog service URI: JDBC URL, REST endpoint or thrift:// metastore."
+    )
+    iceberg_jar: str | None = Field(
+        default=None, description="Path or URI of the Iceberg Spark runtime jar; default: the shipped one."
+    )
+    iceberg_packages: str | None = Field(
+        default=None,
+        description="Maven coordinates for the Iceberg runtime (replaces the jar), e.g. "
+        "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.2.",
+    )
+    shuffle_partitions: int = Field(default=4, description="spark.sql.shuffle.partitions.")
+    driver_memory: str = Field(default="2g", description="spark.driver.memory.")
+    ui_enabled: bool = Field(default=True, description="Start the Spark UI (its URL is logged per run).")
+    yarn_queue: str | None = Field(default=None, description="YARN queue (spark.yarn.queue).")
+    executor_memory: str | None = Field(default=None, description="spark.executor.memory.")
+    executor_cores: int | None = Field(default=None, description="spark.executor.cores.")
+    dynamic_allocation_min_executors: int | None = Field(
+        default=None, description="Enables dynamic allocation with this lower bound."
+    )
+    dynamic_allocation_max_executors: int | None = Field(
+        default=None, description="Upper bound of dynamic allocation."
+    )
+    python_archive: str | None = Field(
+        default=None,
+        description="Packed Python env shipped to executors (spark.archives), e.g. "
+        "hdfs:///envs/aqi.tar.gz#environment; PYSPARK_PYTHON then points inside it.",
+    )
+
+    def effective_conf(self) -> dict[str, str]:
+        """The full Spark configuration this resource starts the session with."""
+        return build_spark_conf(self)
+
+    def _init_session(self) -> None:
+        if self._spark_session is None:
+            if self.master.startswith("local") or self.master.startswith("spark://"):
+                require_java()
+            self._spark_session = spark_session_from_config(self.effective_conf())
+
+    def table(self, namespace: str, name: str) -> str:
+        """Fully qualified Spark name of an Iceberg table, e.g. `lh.silver.silver_hourly`."""
+        return f"{self.catalog_name}.{namespace}.{name}"
+
+
+def build_spark_conf(res: SparkIcebergResource) -> dict[str, str]:
+    """Translate the resource's typed fields into Spark properties (pure, no JVM)."""
+    catalog = f"spark.sql.catalog.{res.catalog_name}"
+    conf: dict[str, str] = {
+        "spark.master": res.master,
+        "spark.app.name": res.app_name,
+        "spark.sql.extensions": ICEBERG_EXTENSIONS,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(res.shuffle_partitions),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.driver.memory": res.driver_memory,
+        "spark.ui.enabled": str(res.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        catalog: "org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.warehouse": res.warehouse,
+    }
+    if res.catalog_type is CatalogType.JDBC:
+        conf[f"{catalog}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
+    else:
+        conf[f"{catalog}.type"] = res.catalog_type.value
+    if res.catalog_type is not CatalogType.HADOOP:
+        if not res.catalog_uri:
+            raise SparkConfigError(
+                f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
+            )
+        conf[f"{catalog}.uri"] = res.catalog_uri
+    if res.iceberg_packages:
+        conf["spark.jars.packages"] = res.iceberg_packages
+    else:
+        conf["spark.jars"] = res.iceberg_jar or shipped_iceberg_jar()
+    if res.master.startswith("local"):
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+        conf["spark.driver.host"] = "127.0.0.1"
+    optional = {
+        "spark.yarn.queue": res.yarn_queue,
+        "spark.executor.memory": res.executor_memory,
+        "spark.executor.cores": res.executor_cores,
+        "spark.archives": res.python_archive,
+    }
+    conf.update({key: str(value) for key, value in optional.items() if value is not None})
+    if res.python_archive:
+        conf["spark.pyspark.python"] = "./environment/bin/python"
+    if res.dynamic_allocation_min_executors is not None or res.dynamic_allocation_max_executors:
+        conf["spark.dynamicAllocation.enabled"] = "true"
+        conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
+        if res.dynamic_allocation_min_executors is not None:
+            conf["spark.dynamicAllocation.minExecutors"] = str(res.dynamic_allocation_min_executors)
+        if res.dynamic_allocation_max_executors:
+            conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
+    conf.update({key: str(value) for key, value in res.spark_config.items()})
+    return conf
