@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aqi_assets.automation import refresh_sensor, with_automation
 from aqi_assets.bronze import build_bronze_raw
 from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
 from aqi_assets.facts import build_facts
+from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
@@ -24,11 +26,9 @@ def validate_environment(settings: Settings) -> None:
         require_java()
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """All definitions for `settings`; tests build their own with other settings."""
-    validate_environment(settings)
-    partitions = daily_partitions(settings.partitions_start)
-    assets = [
+def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Every asset of the lakehouse, time-based ones over `partitions`."""
+    return [
         build_bronze_raw(partitions),
         build_silver(partitions),
         dim_location,
@@ -37,8 +37,21 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_dim_date(partitions),
         *build_facts(partitions),
     ]
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """All definitions for `settings`; tests build their own with other settings."""
+    validate_environment(settings)
+    assets = with_freshness_policies(
+        with_automation(build_assets(daily_partitions(settings.partitions_start)))
+    )
     return dg.Definitions(
         assets=assets,
+        asset_checks=[
+            *build_freshness_checks(),
+            *dg.build_column_schema_change_checks(assets=assets),
+        ],
+        sensors=[refresh_sensor],
         resources=resources_for(settings),
         executor=dg.in_process_executor,
     )

@@ -67,6 +67,6 @@ def build_dim_date(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         df = dims.dim_date(spark.spark_session, start, end)
-        return publish_window(spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")])
+        return publish_window(context, spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")])
 
     return dim_date

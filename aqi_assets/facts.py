@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import dagster as dg
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets import tables
+from aqi_assets import checks, tables
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.publish import publish_window
-from aqi_assets.tables import Layer
+from aqi_assets.publish import Audit, publish_window
+from aqi_assets.tables import Layer, Table
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily
 from aqi_assets.transforms.episodes import affected_start_dates, detect_episodes
@@ -37,31 +38,65 @@ FACT_HOURLY_COLUMNS = (
 COMMON = {"group_name": Layer.GOLD, "kinds": {"spark", "iceberg"}, "backfill_policy": BACKFILL_POLICY}
 
 
+def read(spark: SparkIcebergResource, table: Table) -> DataFrame:
+    """The current snapshot of `table`; a clear error when it was never materialized."""
+    name = spark.table(*table)
+    if not spark.spark_session.catalog.tableExists(name):
+        raise dg.Failure(f"{name} does not exist yet: materialize the asset that writes {table} first.")
+    return spark.spark_session.table(name)
+
+
+def dimension_checks(spark: SparkIcebergResource, with_time: bool = True) -> list[checks.FrameCheck]:
+    """Foreign-key checks of a fact against dim_location, dim_date (and dim_time)."""
+    found = [
+        checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
+        checks.in_dimension(checks.DATE_FK, "date_key", read(spark, tables.DIM_DATE)),
+    ]
+    if with_time:
+        found.append(checks.in_dimension(checks.TIME_FK, "time_key", read(spark, tables.DIM_TIME)))
+    return found
+
+
 def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """`fact_hourly`, `fact_city_daily` and `fact_episode` over `partitions_def`."""
 
     @dg.asset(
-        deps=["silver_hourly"],
+        deps=["silver_hourly", "dim_location", "dim_date", "dim_time"],
         partitions_def=partitions_def,
         description="Star-schema fact per location and hour (gold.fact_air_quality_hourly).",
         metadata={"iceberg_table": str(tables.FACT_HOURLY)},
+        check_specs=checks.check_specs("fact_hourly"),
         pool="iceberg_fact_hourly",
         **COMMON,
     )
     def fact_hourly(context: dg.AssetExecutionContext, spark: SparkIcebergResource) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        silver = spark.spark_session.table(spark.table(*tables.SILVER_HOURLY))
-        df = silver.where(window_condition("ts_utc", start, end)).select(*FACT_HOURLY_COLUMNS)
-        return publish_window(spark, tables.FACT_HOURLY, df, "ts_utc", start, end, [F.days("ts_utc")])
+        silver = read(spark, tables.SILVER_HOURLY).where(window_condition("ts_utc", start, end))
+        keys = ("location_key", "ts_utc")
+        audit = Audit(
+            asset="fact_hourly",
+            keys=keys,
+            blocking=[
+                checks.unique(*keys),
+                checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
+                *dimension_checks(spark),
+            ],
+            warnings=lambda write, _: [checks.row_count_drop("fact_hourly", write)],
+        )
+        return publish_window(
+            context, spark, tables.FACT_HOURLY, silver.select(*FACT_HOURLY_COLUMNS), "ts_utc",
+            start, end, [F.days("ts_utc")], audit=audit,
+        )
 
     @dg.asset(
-        deps=["fact_hourly"],
+        deps=["fact_hourly", "dim_location", "dim_date"],
         partitions_def=partitions_def,
         description=(
             "Per location and UTC day: avg/max/min PM2.5, avg/max hourly AQI, daily_aqi (AQI of the "
             "24-hour mean PM2.5) and the hours spent in each AQI category."
         ),
         metadata={"iceberg_table": str(tables.FACT_CITY_DAILY)},
+        check_specs=checks.check_specs("fact_city_daily"),
         pool="iceberg_fact_city_daily",
         **COMMON,
     )
@@ -69,14 +104,27 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        hourly = spark.spark_session.table(spark.table(*tables.FACT_HOURLY))
-        df = city_daily(hourly.where(window_condition("ts_utc", start, end)), AqiTable(pipeline.aqi_breakpoints))
+        hourly = read(spark, tables.FACT_HOURLY).where(window_condition("ts_utc", start, end))
+        silver = read(spark, tables.SILVER_HOURLY).where(window_condition("ts_utc", start, end))
+        keys = ("location_key", "date_key")
+        audit = Audit(
+            asset="fact_city_daily",
+            keys=keys,
+            blocking=[
+                checks.unique(*keys),
+                checks.not_null(*keys),
+                *dimension_checks(spark, with_time=False),
+                checks.total_hours_match(silver),
+            ],
+        )
+        df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints))
         return publish_window(
-            spark, tables.FACT_CITY_DAILY, df, "date_utc", start.date(), end.date(), [F.col("date_utc")]
+            context, spark, tables.FACT_CITY_DAILY, df, "date_utc", start.date(), end.date(),
+            [F.col("date_utc")], audit=audit,
         )
 
     @dg.asset(
-        deps=["fact_hourly"],
+        deps=["fact_hourly", "dim_location"],
         partitions_def=partitions_def,
         description=(
             "Pollution episodes: maximal runs of consecutive hours with AQI >= threshold lasting at "
@@ -84,6 +132,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             "A run also rewrites the earlier or later start days whose episodes its hours touch."
         ),
         metadata={"iceberg_table": str(tables.FACT_EPISODE)},
+        check_specs=checks.check_specs("fact_episode"),
         pool="iceberg_fact_episode",
         **COMMON,
     )
@@ -92,27 +141,34 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         session = spark.spark_session
-        hourly = session.table(spark.table(*tables.FACT_HOURLY)).select("location_key", "ts_utc", "aqi")
+        hourly = read(spark, tables.FACT_HOURLY).select("location_key", "ts_utc", "aqi")
         episodes = detect_episodes(hourly, pipeline.episode_threshold, pipeline.episode_min_hours).persist()
         try:
             name = spark.table(*tables.FACT_EPISODE)
             old = session.table(name) if session.catalog.tableExists(name) else episodes.limit(0)
-            bounds = affected_start_dates(episodes, old, start, end).agg(
-                F.min("start_date").alias("lo"), F.max("start_date").alias("hi")
-            ).first()
+            bounds = (
+                affected_start_dates(episodes, old, start, end)
+                .agg(F.min("start_date").alias("lo"), F.max("start_date").alias("hi"))
+                .first()
+            )
             write_start = min(start.date(), bounds["lo"] or start.date())
             write_end = max(end.date(), (bounds["hi"] or start.date()) + timedelta(days=1))
-            df = episodes.where(window_condition("start_date", write_start, write_end))
+            audit = Audit(
+                asset="fact_episode",
+                keys=("episode_id", "location_key", "start_ts"),
+                blocking=[
+                    checks.unique("episode_id"),
+                    checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
+                    checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
+                ],
+            )
             result = publish_window(
-                spark,
-                tables.FACT_EPISODE,
-                df,
-                "start_date",
-                write_start,
-                write_end,
-                [F.col("start_date")],
+                context, spark, tables.FACT_EPISODE,
+                episodes.where(window_condition("start_date", write_start, write_end)),
+                "start_date", write_start, write_end, [F.col("start_date")], audit=audit,
                 aqi_threshold=pipeline.episode_threshold,
                 min_hours=pipeline.episode_min_hours,
+                ongoing_episodes=episodes.where("is_ongoing").count(),
             )
         finally:
             episodes.unpersist()

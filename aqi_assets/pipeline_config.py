@@ -22,6 +22,9 @@ class PipelineConfig(dg.ConfigurableResource):
     )
     episode_threshold: int = Field(default=151, description="AQI at or above which an hour is 'high'.")
     episode_min_hours: int = Field(default=4, description="Shortest run of high hours that is an episode.")
+    max_reject_ratio: float = Field(
+        default=0.05, description="Warn when more than this share of input rows is rejected."
+    )
 
     def locations(self) -> list[Location]:
         """The validated locations to ingest."""

@@ -1,20 +1,72 @@
-"""Write an asset's frame to its Iceberg table and describe the commit for Dagster."""
+"""Write an asset's frame to its Iceberg table behind its blocking checks, and describe the commit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 from pyspark.sql import Column, DataFrame
 
+from aqi_assets.checks import FrameCheck, evaluate_frame_check
 from aqi_assets.metadata import days_in, write_metadata
 from aqi_assets.tables import Table
-from resources.iceberg_writes import replace_table, replace_window, window_condition
+from resources.iceberg_writes import WriteResult, replace_table, replace_window, window_condition
 from resources.spark import SparkIcebergResource
+
+WarningChecks = Callable[[WriteResult, DataFrame], list[dg.AssetCheckResult]]
+
+
+class BlockingCheckFailed(dg.Failure):
+    """A blocking check failed: nothing was committed."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Checks around one commit: blocking ones on the frame before it, warnings after it."""
+
+    asset: str
+    keys: Sequence[str]
+    blocking: Sequence[FrameCheck] = ()
+    warnings: WarningChecks | None = None
+    extra_results: list[dg.AssetCheckResult] = field(default_factory=list)
+
+
+def _audit_before_commit(
+    context: dg.AssetExecutionContext, audit: Audit, frame: DataFrame, table: str
+) -> list[dg.AssetCheckResult]:
+    results = [evaluate_frame_check(audit.asset, check, frame, audit.keys) for check in audit.blocking]
+    failed = [r for r in results if not r.passed]
+    if failed:
+        for r in results:
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=dg.AssetKey(audit.asset),
+                    check_name=r.check_name,
+                    passed=r.passed,
+                    metadata=r.metadata,
+                    severity=r.severity,
+                    blocking=True,
+                )
+            )
+        names = ", ".join(r.check_name for r in failed)
+        raise BlockingCheckFailed(
+            f"Blocking checks failed on {audit.asset}: {names}. Nothing was written: {table} keeps its "
+            "previous snapshot. The check results list the offending keys.",
+            metadata={"failed_checks": names},
+        )
+    return results
+
+
+def quality_score(results: Sequence[dg.AssetCheckResult]) -> float:
+    """0-100: the share of checks that passed on this materialization."""
+    return round(100.0 * sum(r.passed for r in results) / len(results), 1) if results else 100.0
 
 
 def publish_window(
+    context: dg.AssetExecutionContext,
     spark: SparkIcebergResource,
     table: Table,
     df: DataFrame,
@@ -22,18 +74,30 @@ def publish_window(
     start: date | datetime,
     end: date | datetime,
     partitioned_by: list[Column],
-    asset_key: dg.AssetKey | None = None,
+    audit: Audit | None = None,
     **extra: Any,
 ) -> dg.MaterializeResult:
-    """Replace the rows of [start, end) in `table` by `df` in one commit; return its metadata."""
+    """Check, then replace the rows of [start, end) in `table` by `df` in one commit."""
     name = spark.table(*table)
-    result = replace_window(df, name, window_column, start, end, partitioned_by)
+    frame = df.persist() if audit and audit.blocking else df
+    try:
+        results = _audit_before_commit(context, audit, frame, name) if audit else []
+        write = replace_window(frame, name, window_column, start, end, partitioned_by)
+    finally:
+        if frame is not df:
+            frame.unpersist()
     written = spark.spark_session.table(name).where(window_condition(window_column, start, end))
+    if audit:
+        results += audit.extra_results
+        if audit.warnings:
+            results += audit.warnings(write, written)
     first = start.date() if isinstance(start, datetime) else start
     last = end.date() if isinstance(end, datetime) else end
+    metadata = write_metadata(write, written, partitions=days_in(first, last), **extra)
+    if audit:
+        metadata.setdefault("quality_score", quality_score(results))
     return dg.MaterializeResult(
-        asset_key=asset_key,
-        metadata=write_metadata(result, written, partitions=days_in(first, last), **extra),
+        asset_key=audit.asset if audit else None, metadata=metadata, check_results=results
     )
 
 

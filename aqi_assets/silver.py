@@ -5,33 +5,30 @@ from __future__ import annotations
 import dagster as dg
 from pyspark.sql import functions as F
 
-from aqi_assets import tables
+from aqi_assets import checks, tables
 from aqi_assets.metadata import utc_now
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.publish import publish_window
+from aqi_assets.publish import Audit, publish_window
 from aqi_assets.tables import Layer
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.silver import clean_bronze
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
-SILVER_HOURLY_KEY = dg.AssetKey("silver_hourly")
-SILVER_REJECTS_KEY = dg.AssetKey("silver_rejects")
+SILVER_HOURLY = "silver_hourly"
+SILVER_REJECTS = "silver_rejects"
+SILVER_KEYS = ("location_key", "ts_utc")
 
 
 def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """`silver_hourly` and `silver_rejects`, computed together from one read of bronze."""
-    common = {
-        "deps": ["bronze_raw"],
-        "group_name": Layer.SILVER,
-        "kinds": {"spark", "iceberg"},
-    }
+    common = {"deps": ["bronze_raw"], "group_name": Layer.SILVER, "kinds": {"spark", "iceberg"}}
 
     @dg.multi_asset(
         specs=[
             dg.AssetSpec(
-                SILVER_HOURLY_KEY,
+                SILVER_HOURLY,
                 description=(
                     "One row per location and UTC hour: pollutants renamed, validated, deduplicated "
                     "on (location_key, ts_utc) keeping the latest ingest, with date/time keys and "
@@ -41,70 +38,81 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 **common,
             ),
             dg.AssetSpec(
-                SILVER_REJECTS_KEY,
+                SILVER_REJECTS,
                 description="Every bronze row that failed validation, unchanged, with its reason.",
                 metadata={"iceberg_table": str(tables.SILVER_REJECTS)},
                 **common,
             ),
         ],
+        check_specs=checks.check_specs(SILVER_HOURLY),
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
         pool="iceberg_silver",
         can_subset=False,
     )
     def silver(context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig):
-        window = context.partition_time_window
-        start, end = window.start, window.end
+        start, end = context.partition_time_window
+        first, stop = start.date(), end.date()
         session = spark.spark_session
+        locations = [loc.key for loc in pipeline.locations()]
+        aqi_table = AqiTable(pipeline.aqi_breakpoints)
         bronze = (
             session.table(spark.table(*tables.BRONZE_RAW))
-            .where(window_condition("event_date", start.date(), end.date()))
+            .where(window_condition("event_date", first, stop))
             .persist()
         )
+        silver_df, rejects_df = clean_bronze(bronze, locations, aqi_table, rejected_at=utc_now())
+        rejects_df = rejects_df.persist()
         try:
-            rows_in = bronze.count()
-            silver_df, rejects_df = clean_bronze(
-                bronze,
-                [loc.key for loc in pipeline.locations()],
-                AqiTable(pipeline.aqi_breakpoints),
-                rejected_at=utc_now(),
+            rows_in, rejected = bronze.count(), rejects_df.count()
+            balance = {"rows_in": rows_in, "rows_rejected": rejected}
+
+            def warnings(write, written):
+                complete = checks.completeness(SILVER_HOURLY, written, locations, first, stop, utc_now().date())
+                ratio = checks.reject_ratio(SILVER_HOURLY, rows_in, rejected, pipeline.max_reject_ratio)
+                return [complete, ratio, checks.row_count_drop(SILVER_HOURLY, write)]
+
+            audit = Audit(
+                asset=SILVER_HOURLY,
+                keys=SILVER_KEYS,
+                blocking=[
+                    checks.unique(*SILVER_KEYS),
+                    checks.not_null("location_key", "ts_utc", "date_key", "time_key"),
+                    checks.value_ranges(),
+                    checks.aqi_matches_pm25(aqi_table),
+                ],
+                warnings=warnings,
             )
             silver_result = publish_window(
-                spark, tables.SILVER_HOURLY, silver_df, "ts_utc", start, end, [F.days("ts_utc")],
-                asset_key=SILVER_HOURLY_KEY,
+                context, spark, tables.SILVER_HOURLY, silver_df, "ts_utc", start, end,
+                [F.days("ts_utc")], audit=audit, **balance,
             )
             rejects_result = publish_window(
-                spark, tables.SILVER_REJECTS, rejects_df, "event_date", start.date(), end.date(),
-                [F.col("event_date")], asset_key=SILVER_REJECTS_KEY,
+                context, spark, tables.SILVER_REJECTS, rejects_df, "event_date", first, stop,
+                [F.col("event_date")], **balance,
             )
+            reasons = rejects_df.groupBy("reason").count().collect()
         finally:
             bronze.unpersist()
-        reasons = (
-            session.table(spark.table(*tables.SILVER_REJECTS))
-            .where(window_condition("event_date", start.date(), end.date()))
-            .groupBy("reason")
-            .count()
-            .collect()
-        )
-        rejected = rejects_result.metadata["rows_written"]
-        balance = {
-            "rows_in": rows_in,
-            "rows_silver": silver_result.metadata["rows_written"],
-            "rows_rejected": rejected,
-            "reject_ratio": round(rejected / rows_in, 4) if rows_in else 0.0,
-        }
-        if balance["rows_silver"] + rejected != rows_in:
-            raise RuntimeError(f"Silver lost rows: {balance}")
-        yield dg.MaterializeResult(
-            asset_key=SILVER_HOURLY_KEY, metadata={**silver_result.metadata, **balance}
+            rejects_df.unpersist()
+        rows_silver = silver_result.metadata["rows_written"]
+        if rows_silver + rejected != rows_in:
+            raise RuntimeError(f"Silver would lose rows: {rows_in} in, {rows_silver} kept, {rejected} rejected")
+        complete = next(r for r in silver_result.check_results if r.check_name == checks.COMPLETENESS)
+        score = 100.0 * (1 - (rejected / rows_in if rows_in else 0)) * checks.completeness_score(
+            complete, len(locations)
         )
         yield dg.MaterializeResult(
-            asset_key=SILVER_REJECTS_KEY,
+            asset_key=SILVER_HOURLY,
+            metadata={**silver_result.metadata, "rows_silver": rows_silver, "quality_score": round(score, 1)},
+            check_results=silver_result.check_results,
+        )
+        yield dg.MaterializeResult(
+            asset_key=SILVER_REJECTS,
             metadata={
                 **rejects_result.metadata,
-                **balance,
                 "reject_reasons": dg.MetadataValue.json({r["reason"]: r["count"] for r in reasons}),
-            }
+            },
         )
 
     return silver

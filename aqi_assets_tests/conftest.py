@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from pyspark.sql import SparkSession
 
+from aqi_assets.automation import with_automation
+from aqi_assets.definitions import build_assets
+from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
+from aqi_assets.partitions import daily_partitions
+from aqi_assets.pipeline_config import PipelineConfig
+from resources.lakehouse import LakehouseReader
+from resources.open_meteo import OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
 _catalog_ids = itertools.count()
@@ -49,3 +58,30 @@ def warehouse(tmp_path: Path) -> Path:
 def spark_resource(spark: SparkSession, warehouse: Path) -> SparkIcebergResource:
     """A Spark resource whose catalog (unique name) points at this test's empty warehouse."""
     return make_spark_resource(warehouse, catalog_name=f"t{next(_catalog_ids)}")
+
+
+@pytest.fixture(scope="session")
+def open_meteo_server() -> Iterator[LocalOpenMeteo]:
+    """The local Open-Meteo server (deterministic data), shared by the session."""
+    with LocalOpenMeteo() as server:
+        yield server
+
+
+@pytest.fixture
+def pipeline_resources(
+    spark_resource: SparkIcebergResource, warehouse: Path, open_meteo_server: LocalOpenMeteo
+) -> dict[str, object]:
+    """Every resource the assets need, pointing at this test's warehouse and the local server."""
+    open_meteo_server.clear_faults()
+    return {
+        "spark": spark_resource,
+        "open_meteo": OpenMeteoResource(base_url=open_meteo_server.base_url, backoff_factor=0.01),
+        "lakehouse": LakehouseReader(warehouse=warehouse.as_uri()),
+        "pipeline": PipelineConfig(),
+    }
+
+
+@pytest.fixture(scope="session")
+def lakehouse_assets() -> list[dg.AssetsDefinition]:
+    """The asset graph over daily partitions from 2024-01-01, with its automation conditions."""
+    return with_automation(build_assets(daily_partitions(date(2024, 1, 1))))

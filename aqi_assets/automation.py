@@ -1,0 +1,66 @@
+"""The hourly refresh: declarative automation conditions and the sensor that evaluates them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import dagster as dg
+
+HOURLY_CRON = "5 * * * *"
+# During the first hours of a UTC day yesterday is re-ingested too, so late hours land.
+LATE_DATA_CRON = "5 0-5 * * *"
+REFERENCE_CRON = "15 0 * * *"
+TODAY = dg.AutomationCondition.in_latest_time_window()
+TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=1))
+ROOT_INGEST_KEYS = {dg.AssetKey("bronze_raw")}
+REFERENCE_KEYS = {dg.AssetKey(k) for k in ("dim_location", "dim_pollutant", "dim_time")}
+
+
+def ingest_condition() -> dg.AutomationCondition:
+    """Re-ingest today every hour, and yesterday as well in the first hours of the day."""
+    hourly = dg.AutomationCondition.cron_tick_passed(HOURLY_CRON, "UTC") & TODAY
+    late = dg.AutomationCondition.cron_tick_passed(LATE_DATA_CRON, "UTC") & TODAY_AND_YESTERDAY
+    return ((hourly | late) & ~dg.AutomationCondition.in_progress()).with_label(
+        "hourly: today (and yesterday early in the day)"
+    )
+
+
+def follow_upstream_condition() -> dg.AutomationCondition:
+    """Follow upstream updates of today and yesterday, never past a failed blocking check."""
+    return (
+        dg.AutomationCondition.eager().replace(TODAY, TODAY_AND_YESTERDAY)
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label("after upstream (today and yesterday), blocking checks passed")
+
+
+def reference_condition() -> dg.AutomationCondition:
+    """Rebuild reference dimensions daily (picks up edited reference files) and when missing."""
+    return dg.AutomationCondition.on_cron(REFERENCE_CRON, "UTC") | dg.AutomationCondition.on_missing()
+
+
+def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
+    """The automation condition of one asset."""
+    if spec.key in ROOT_INGEST_KEYS:
+        return ingest_condition()
+    if spec.key in REFERENCE_KEYS:
+        return reference_condition()
+    if not spec.deps:
+        return dg.AutomationCondition.on_missing()
+    return follow_upstream_condition()
+
+
+def with_automation(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """Attach the refresh conditions to `assets`."""
+    return list(
+        dg.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition_for(spec)), assets)
+    )
+
+
+refresh_sensor = dg.AutomationConditionSensorDefinition(
+    "hourly_refresh",
+    target=dg.AssetSelection.all(include_sources=False),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Evaluates every asset's automation condition: today's data hourly, downstream after upstream.",
+)

@@ -1,0 +1,256 @@
+"""Data quality checks, evaluated over exactly the partitions a run writes.
+
+Blocking checks run on the frame a run is about to commit: when one fails its result (with
+offending keys) is reported, the commit is skipped so the table keeps its previous snapshot,
+the step fails, and nothing downstream runs or is automated. Warning checks run after the
+commit and annotate it. Every check an asset declares is listed in `CHECKS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import dagster as dg
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.aqi import AqiTable, aqi_column
+from aqi_assets.transforms.silver import VALUE_RANGES
+from resources.iceberg_writes import WriteResult
+
+EXAMPLES = 5
+ROW_DROP_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class CheckDecl:
+    """A declared check: name, meaning and whether a failure blocks the commit."""
+
+    name: str
+    description: str
+    blocking: bool
+
+
+def _decl(name: str, description: str, blocking: bool = True) -> CheckDecl:
+    return CheckDecl(name, description, blocking)
+
+
+UNIQUE = "unique_key"
+NO_NULL_KEYS = "no_null_keys"
+VALUE_RANGES_CHECK = "value_ranges"
+AQI_MATCHES = "aqi_matches_pm25"
+LOCATION_FK = "location_key_in_dim_location"
+DATE_FK = "date_key_in_dim_date"
+TIME_FK = "time_key_in_dim_time"
+TOTAL_HOURS = "total_hours_match_silver"
+COMPLETENESS = "completeness"
+REJECT_RATIO = "reject_ratio"
+ROW_COUNT_DROP = "row_count_drop"
+
+_FK = [
+    _decl(LOCATION_FK, "every location_key exists in dim_location"),
+    _decl(DATE_FK, "every date_key exists in dim_date"),
+]
+CHECKS: dict[str, list[CheckDecl]] = {
+    "silver_hourly": [
+        _decl(UNIQUE, "(location_key, ts_utc) is unique in the partitions written"),
+        _decl(NO_NULL_KEYS, "location_key, ts_utc, date_key, time_key are never null"),
+        _decl(VALUE_RANGES_CHECK, "pollutant values are null or within their physical ranges"),
+        _decl(AQI_MATCHES, "aqi equals the US EPA PM2.5 formula applied to pm25"),
+        _decl(COMPLETENESS, "each closed day has 24 hours per location", blocking=False),
+        _decl(REJECT_RATIO, "rejected share of input rows stays under the threshold", blocking=False),
+        _decl(ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False),
+    ],
+    "fact_hourly": [
+        _decl(UNIQUE, "(location_key, ts_utc) is unique in the partitions written"),
+        _decl(NO_NULL_KEYS, "location_key, date_key, time_key, ts_utc are never null"),
+        *_FK,
+        _decl(TIME_FK, "every time_key exists in dim_time"),
+        _decl(ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False),
+    ],
+    "fact_city_daily": [
+        _decl(UNIQUE, "(location_key, date_key) is unique in the partitions written"),
+        _decl(NO_NULL_KEYS, "location_key, date_key are never null"),
+        *_FK,
+        _decl(TOTAL_HOURS, "total_hours equals the silver hours of that location and day"),
+    ],
+    "fact_episode": [
+        _decl(UNIQUE, "episode_id is unique in the partitions written"),
+        _decl(NO_NULL_KEYS, "episode_id, location_key, start_ts, end_ts are never null"),
+        _decl(LOCATION_FK, "every location_key exists in dim_location"),
+    ],
+}
+
+
+def check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The Dagster check specs declared on `asset`."""
+    return [
+        dg.AssetCheckSpec(d.name, asset=asset, blocking=d.blocking, description=d.description)
+        for d in CHECKS[asset]
+    ]
+
+
+def _declared(asset: str, name: str) -> CheckDecl:
+    return next(d for d in CHECKS[asset] if d.name == name)
+
+
+@dataclass(frozen=True)
+class FrameCheck:
+    """A blocking check run on the frame to commit: `offending` returns the rows that fail it."""
+
+    name: str
+    offending: Callable[[DataFrame], DataFrame]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def evaluate_frame_check(asset: str, check: FrameCheck, frame: DataFrame, keys: Sequence[str]) -> dg.AssetCheckResult:
+    """Run `check` on `frame`: on failure its metadata holds the count and a few offending keys."""
+    offending = check.offending(frame).cache()
+    try:
+        count = offending.count()
+        metadata: dict[str, Any] = {"offending_rows": count}
+        if count:
+            shown = [c for c in offending.columns if c in keys or c in ("reason", "duplicates")]
+            metadata["examples"] = dg.MetadataValue.json(
+                [{c: _jsonable(v) for c, v in r.asDict().items()} for r in offending.select(*shown).limit(EXAMPLES).collect()]
+            )
+    finally:
+        offending.unpersist()
+    return result(asset, check.name, count == 0, metadata)
+
+
+def result(asset: str, name: str, passed: bool, metadata: dict[str, Any]) -> dg.AssetCheckResult:
+    """An AssetCheckResult with the severity the check is declared with."""
+    decl = _declared(asset, name)
+    severity = dg.AssetCheckSeverity.ERROR if decl.blocking else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        asset_key=asset, check_name=name, passed=passed, severity=severity, metadata=metadata
+    )
+
+
+def unique(*keys: str) -> FrameCheck:
+    """Each key combination appears once."""
+    return FrameCheck(
+        UNIQUE,
+        lambda df: df.groupBy(*keys).agg(F.count("*").alias("duplicates")).where("duplicates > 1"),
+    )
+
+
+def not_null(*columns: str) -> FrameCheck:
+    """Key columns are never null."""
+    condition: Column = F.lit(False)
+    for column in columns:
+        condition = condition | F.col(column).isNull()
+    return FrameCheck(NO_NULL_KEYS, lambda df: df.where(condition))
+
+
+def value_ranges() -> FrameCheck:
+    """Pollutant values are null or within their physical ranges."""
+
+    def offending(df: DataFrame) -> DataFrame:
+        reasons = [
+            F.when(F.isnan(c) | ~F.col(c).between(lo, hi), F.lit(f"{c} outside [{lo}, {hi}]"))
+            for c, (lo, hi) in VALUE_RANGES.items()
+            if c in df.columns
+        ]
+        return df.withColumn("reason", F.coalesce(*reasons)).where(F.col("reason").isNotNull())
+
+    return FrameCheck(VALUE_RANGES_CHECK, offending)
+
+
+def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
+    """`aqi` equals the SPEC §5 formula applied to `pm25`."""
+
+    def offending(df: DataFrame) -> DataFrame:
+        expected = aqi_column(F.col("pm25"), table)
+        return df.where(~F.col("aqi").eqNullSafe(expected)).withColumn(
+            "reason", F.concat(F.lit("aqi should be "), F.coalesce(expected.cast("string"), F.lit("null")))
+        )
+
+    return FrameCheck(AQI_MATCHES, offending)
+
+
+def in_dimension(name: str, column: str, dimension: DataFrame, dim_column: str | None = None) -> FrameCheck:
+    """Every `column` value of the frame exists in `dimension`."""
+    keys = dimension.select(F.col(dim_column or column).alias(column)).distinct()
+    return FrameCheck(name, lambda df: df.join(keys, on=column, how="left_anti"))
+
+
+def total_hours_match(silver_window: DataFrame) -> FrameCheck:
+    """`total_hours` of each city-day equals the hours silver holds for it."""
+    hours = silver_window.groupBy("location_key", "date_key").agg(F.count("*").alias("silver_hours"))
+
+    def offending(df: DataFrame) -> DataFrame:
+        joined = df.join(hours, ["location_key", "date_key"], "full_outer")
+        return joined.where(~F.col("total_hours").eqNullSafe(F.col("silver_hours"))).withColumn(
+            "reason",
+            F.concat_ws(" ", F.lit("total_hours"), F.col("total_hours").cast("string"), F.lit("!= silver"),
+                        F.col("silver_hours").cast("string")),
+        )
+
+    return FrameCheck(TOTAL_HOURS, offending)
+
+
+def row_count_drop(asset: str, write: WriteResult) -> dg.AssetCheckResult:
+    """Warn when a re-materialization wrote clearly fewer rows than it replaced."""
+    dropped = write.deleted_records > 0 and write.added_records < write.deleted_records * (1 - ROW_DROP_TOLERANCE)
+    return result(
+        asset,
+        ROW_COUNT_DROP,
+        not dropped,
+        {"rows_replaced": write.deleted_records, "rows_written": write.added_records},
+    )
+
+
+def reject_ratio(asset: str, rows_in: int, rejected: int, threshold: float) -> dg.AssetCheckResult:
+    """Warn when more than `threshold` of the input rows were rejected."""
+    ratio = rejected / rows_in if rows_in else 0.0
+    return result(
+        asset, REJECT_RATIO, ratio <= threshold, {"reject_ratio": round(ratio, 4), "threshold": threshold}
+    )
+
+
+def completeness(
+    asset: str, written: DataFrame, locations: Sequence[str], start: date, end: date, today: date
+) -> dg.AssetCheckResult:
+    """Warn about closed days (before today) that lack hours for some location; names them."""
+    spark = written.sparkSession
+    closed_end = min(end, today)
+    if closed_end <= start:
+        return result(asset, COMPLETENESS, True, {"closed_days": 0})
+    expected = spark.createDataFrame([(loc,) for loc in locations], "location_key string").crossJoin(
+        spark.sql(f"SELECT explode(sequence(DATE'{start}', DATE'{closed_end}' - 1)) AS day")
+    )
+    present = written.groupBy("location_key", F.to_date("ts_utc").alias("day")).agg(F.count("*").alias("hours"))
+    short = (
+        expected.join(present, ["location_key", "day"], "left")
+        .withColumn("hours", F.coalesce("hours", F.lit(0)))
+        .where("hours < 24")
+        .orderBy("day", "location_key")
+    )
+    rows = short.collect()
+    metadata: dict[str, Any] = {
+        "closed_days": (closed_end - start).days,
+        "incomplete_location_days": len(rows),
+        "missing_hours": sum(24 - r["hours"] for r in rows),
+    }
+    if rows:
+        metadata["examples"] = dg.MetadataValue.json(
+            [{"location_key": r["location_key"], "day": r["day"].isoformat(), "hours": r["hours"]} for r in rows[:EXAMPLES]]
+        )
+    return result(asset, COMPLETENESS, not rows, metadata)
+
+
+def completeness_score(check: dg.AssetCheckResult, locations: int) -> float:
+    """Share of expected closed-day hours present, from a completeness result (1.0 when none)."""
+    closed = check.metadata["closed_days"].value
+    if not closed:
+        return 1.0
+    missing = check.metadata.get("missing_hours")
+    return 1.0 - (missing.value if missing else 0) / (closed * 24 * locations)

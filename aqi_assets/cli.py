@@ -1,0 +1,203 @@
+"""`aqi` console script: launch a partitioned backfill on a running Dagster instance and watch it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:3000"
+SUCCESS = {"COMPLETED_SUCCESS", "COMPLETED"}
+FAILURE = {"FAILED", "COMPLETED_FAILED", "CANCELED"}
+
+ASSET_NODES = """
+query { assetNodes { assetKey { path } isPartitioned } }
+"""
+LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on PartitionKeysNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill {
+      status
+      error { message }
+      assetBackfillData {
+        assetBackfillStatuses {
+          __typename
+          ... on AssetPartitionsStatusCounts {
+            numPartitionsTargeted numPartitionsMaterialized numPartitionsFailed
+          }
+          ... on UnpartitionedAssetStatus { materialized failed }
+        }
+      }
+    }
+    ... on PythonError { message }
+    ... on BackfillNotFoundError { message }
+  }
+}
+"""
+
+
+class BackfillError(RuntimeError):
+    """The backfill could not be launched or watched."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Backfill state: status and partitions (asset x day) done out of targeted."""
+
+    status: str
+    done: int
+    failed: int
+    total: int
+    error: str | None = None
+
+
+def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    """POST one GraphQL request to the Dagster webserver; raise BackfillError on any error."""
+    try:
+        response = requests.post(
+            f"{url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        raise BackfillError(f"Cannot reach the Dagster UI at {url}: {exc}. Is `scripts/dev` running?") from exc
+    if response.status_code != 200:
+        raise BackfillError(f"Dagster GraphQL answered HTTP {response.status_code}: {response.text[:300]}")
+    body = response.json()
+    if body.get("errors"):
+        raise BackfillError(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
+    return body["data"]
+
+
+def partitions_by_asset(url: str, start: date, end: date, select: list[str] | None) -> list[dict]:
+    """Selection for launchPartitionBackfill: the day range for partitioned assets, whole for others."""
+    nodes = graphql(url, ASSET_NODES)["assetNodes"]
+    known = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+    wanted = select or sorted(known)
+    unknown = [key for key in wanted if key not in known]
+    if unknown:
+        raise BackfillError(f"Unknown assets {unknown}; known: {sorted(known)}")
+    selection = []
+    for key in wanted:
+        entry: dict = {"assetKey": {"path": known[key]["assetKey"]["path"]}}
+        if known[key]["isPartitioned"]:
+            entry["partitions"] = {"range": {"start": start.isoformat(), "end": end.isoformat()}}
+        selection.append(entry)
+    return selection
+
+
+def launch_backfill(url: str, start: date, end: date, select: list[str] | None, title: str) -> str:
+    """Launch an asset backfill of [start, end] (inclusive days) and return its id."""
+    params = {"partitionsByAssets": partitions_by_asset(url, start, end, select), "title": title}
+    result = graphql(url, LAUNCH, {"params": params})["launchPartitionBackfill"]
+    if result["__typename"] != "LaunchBackfillSuccess":
+        raise BackfillError(f"Backfill was not launched ({result['__typename']}): {result.get('message')}")
+    return result["backfillId"]
+
+
+def backfill_progress(url: str, backfill_id: str) -> Progress:
+    """Current status and partition counts of a backfill."""
+    data = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+    if data["__typename"] != "PartitionBackfill":
+        raise BackfillError(f"Backfill {backfill_id}: {data.get('message')}")
+    done = failed = total = 0
+    for status in (data.get("assetBackfillData") or {}).get("assetBackfillStatuses", []):
+        if status["__typename"] == "AssetPartitionsStatusCounts":
+            total += status["numPartitionsTargeted"]
+            done += status["numPartitionsMaterialized"]
+            failed += status["numPartitionsFailed"]
+        else:
+            total += 1
+            done += int(status["materialized"])
+            failed += int(status["failed"])
+    error = (data.get("error") or {}).get("message")
+    return Progress(data["status"], done, failed, total, error)
+
+
+def render(progress: Progress, width: int = 30) -> str:
+    """A one-line progress bar: `[#####.....] 12/36 partitions, 0 failed, REQUESTED`."""
+    filled = int(width * progress.done / progress.total) if progress.total else 0
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] {progress.done}/{progress.total} partitions, {progress.failed} failed, {progress.status}"
+
+
+def watch(url: str, backfill_id: str, poll_seconds: float, timeout_seconds: float) -> Progress:
+    """Poll until the backfill ends (or the timeout passes), redrawing the progress bar."""
+    deadline = time.monotonic() + timeout_seconds
+    interactive = sys.stderr.isatty()
+    last_line = ""
+    while True:
+        progress = backfill_progress(url, backfill_id)
+        line = render(progress)
+        if line != last_line:
+            sys.stderr.write(("\r" if interactive else "") + line + ("" if interactive else "\n"))
+            sys.stderr.flush()
+            last_line = line
+        if progress.status in SUCCESS | FAILURE:
+            if interactive:
+                sys.stderr.write("\n")
+            return progress
+        if time.monotonic() > deadline:
+            raise BackfillError(f"Backfill {backfill_id} still {progress.status} after {timeout_seconds:.0f}s")
+        time.sleep(poll_seconds)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="aqi", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    backfill = commands.add_parser("backfill", help="launch a partitioned backfill and watch it")
+    backfill.add_argument("start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
+    backfill.add_argument("end", type=date.fromisoformat, help="last day (inclusive), YYYY-MM-DD")
+    backfill.add_argument(
+        "--select", default=None, help="comma-separated asset keys (default: every asset)"
+    )
+    backfill.add_argument("--url", default=DEFAULT_URL, help=f"Dagster UI URL (default {DEFAULT_URL})")
+    backfill.add_argument("--poll", type=float, default=2.0, help="seconds between progress polls")
+    backfill.add_argument("--timeout", type=float, default=6 * 3600, help="give up after this many seconds")
+    backfill.add_argument("--no-wait", action="store_true", help="launch and exit without watching")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `aqi` console script; returns the process exit code."""
+    args = _parse_args(argv)
+    if args.end < args.start:
+        print(f"error: end {args.end} is before start {args.start}", file=sys.stderr)
+        return 2
+    select = [key.strip() for key in args.select.split(",") if key.strip()] if args.select else None
+    try:
+        backfill_id = launch_backfill(
+            args.url, args.start, args.end, select, title=f"aqi backfill {args.start}..{args.end}"
+        )
+        print(f"backfill {backfill_id}: {args.url.rstrip('/')}/runs/b/{backfill_id}", file=sys.stderr)
+        if args.no_wait:
+            print(backfill_id)
+            return 0
+        progress = watch(args.url, backfill_id, args.poll, args.timeout)
+    except BackfillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(backfill_id)
+    if progress.status in SUCCESS and progress.failed == 0:
+        return 0
+    print(f"error: backfill {backfill_id} ended {progress.status}: {progress.error or ''}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Run assets in-process for a range of daily partitions, as a single-run backfill would."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import dagster as dg
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def materialize_range(
+    assets: Sequence[dg.AssetsDefinition],
+    first: date,
+    last: date,
+    resources: dict[str, object],
+    selection: str | Sequence[str] | None = None,
+    raise_on_error: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Materialize `selection` (default: every partitioned asset) for days first..last inclusive."""
+    if selection is None:
+        selection = dg.AssetSelection.all() - dg.AssetSelection.assets(
+            "dim_location", "dim_pollutant", "dim_time"
+        )
+    elif isinstance(selection, str):
+        selection = [selection]
+    return dg.materialize(
+        assets,
+        selection=selection,
+        resources=resources,
+        tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+        raise_on_error=raise_on_error,
+    )
+
+
+def materialize_reference(
+    assets: Sequence[dg.AssetsDefinition], resources: dict[str, object]
+) -> dg.ExecuteInProcessResult:
+    """Materialize the unpartitioned reference dimensions."""
+    return dg.materialize(
+        assets, selection=["dim_location", "dim_pollutant", "dim_time"], resources=resources
+    )

@@ -1,0 +1,63 @@
+"""bronze_raw: a range of days lands once per location and hour, and re-runs replace, not append."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aqi_assets_tests.materialize import materialize_range
+from resources.lakehouse import LakehouseReader
+
+
+def _bronze_event(result, key: str = "bronze_raw"):
+    [event] = result.asset_materializations_for_node(key)
+    return event.metadata
+
+
+def test_three_days_land_once_and_rematerializing_replaces(
+    lakehouse_assets, pipeline_resources, open_meteo_server
+) -> None:
+    reader: LakehouseReader = pipeline_resources["lakehouse"]
+    open_meteo_server.reset_counters()
+    first = materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+
+    assert reader.row_count("bronze", "bronze_raw") == 3 * 72
+    partitions = reader.partitions("bronze", "bronze_raw")
+    assert sorted(p.partition["event_date"] for p in partitions) == [
+        date(2024, 1, 1),
+        date(2024, 1, 2),
+        date(2024, 1, 3),
+    ]
+    assert all(p.record_count == 3 * 24 for p in partitions)
+    metadata = _bronze_event(first)
+    assert metadata["api_calls"].value == 1 == open_meteo_server.calls
+    assert metadata["rows_written"].value == 216
+    assert metadata["partitions_written"].value == 3
+    snapshot = reader.current_snapshot_id("bronze", "bronze_raw")
+    assert metadata["iceberg_snapshot_id"].value == str(snapshot)
+
+    materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+    assert reader.row_count("bronze", "bronze_raw") == 216
+    assert reader.current_snapshot_id("bronze", "bronze_raw") != snapshot
+
+    table = reader.read_arrow("bronze", "bronze_raw")
+    keys = list(zip(table["location_key"].to_pylist(), table["time"].to_pylist(), strict=True))
+    assert len(set(keys)) == 216
+    assert set(table["location_key"].to_pylist()) == {"hanoi", "danang", "hcmc"}
+    assert all("apikey" not in s for s in table["source"].to_pylist())
+
+
+def test_one_day_inside_an_existing_range_only_touches_that_day(
+    lakehouse_assets, pipeline_resources
+) -> None:
+    reader: LakehouseReader = pipeline_resources["lakehouse"]
+    materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+    before = {p.partition["event_date"]: p for p in reader.partitions("bronze", "bronze_raw")}
+    materialize_range(lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources, "bronze_raw")
+    after = {p.partition["event_date"]: p for p in reader.partitions("bronze", "bronze_raw")}
+    assert reader.row_count("bronze", "bronze_raw") == 216
+    ingested = reader.read_arrow("bronze", "bronze_raw", selected_fields=("event_date", "batch_id"))
+    batches = {}
+    for day, batch in zip(ingested["event_date"].to_pylist(), ingested["batch_id"].to_pylist(), strict=True):
+        batches.setdefault(day, set()).add(batch)
+    assert batches[date(2024, 1, 1)] == batches[date(2024, 1, 3)] != batches[date(2024, 1, 2)]
+    assert before.keys() == after.keys()
