@@ -36,7 +36,9 @@ def follow_upstream_condition() -> dg.AutomationCondition:
 
 def reference_condition() -> dg.AutomationCondition:
     """Rebuild reference dimensions daily (picks up edited reference files) and when missing."""
-    return dg.AutomationCondition.on_cron(REFERENCE_CRON, "UTC") | dg.AutomationCondition.on_missing()
+    return (
+        dg.AutomationCondition.on_cron(REFERENCE_CRON, "UTC") | dg.AutomationCondition.on_missing()
+    )
 
 
 def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
@@ -53,14 +55,20 @@ def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
 def with_automation(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
     """Attach the refresh conditions to `assets`."""
     return list(
-        dg.map_asset_specs(lambda spec: spec.replace_attributes(automation_condition=condition_for(spec)), assets)
+        dg.map_asset_specs(
+            lambda spec: spec.replace_attributes(automation_condition=condition_for(spec)), assets
+        )
     )
 
 
-refresh_sensor = dg.AutomationConditionSensorDefinition(
-    "hourly_refresh",
-    target=dg.AssetSelection.all(include_sources=False),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    description="Evaluates every asset's automation condition: today's data hourly, downstream after upstream.",
-)
+def refresh_sensor(running: bool) -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates every condition; running by default unless AQI_AUTOMATION=off."""
+    return dg.AutomationConditionSensorDefinition(
+        "hourly_refresh",
+        target=dg.AssetSelection.all(include_sources=False),
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if running
+        else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=30,
+        description="Today's data hourly (yesterday too early in the day), downstream after upstream.",
+    )

@@ -1,6 +1,5 @@
 """Bronze layer: hourly Open-Meteo air quality, as received, in `bronze.bronze_raw`."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 

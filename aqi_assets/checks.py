@@ -61,15 +61,21 @@ CHECKS: dict[str, list[CheckDecl]] = {
         _decl(VALUE_RANGES_CHECK, "pollutant values are null or within their physical ranges"),
         _decl(AQI_MATCHES, "aqi equals the US EPA PM2.5 formula applied to pm25"),
         _decl(COMPLETENESS, "each closed day has 24 hours per location", blocking=False),
-        _decl(REJECT_RATIO, "rejected share of input rows stays under the threshold", blocking=False),
-        _decl(ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False),
+        _decl(
+            REJECT_RATIO, "rejected share of input rows stays under the threshold", blocking=False
+        ),
+        _decl(
+            ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False
+        ),
     ],
     "fact_hourly": [
         _decl(UNIQUE, "(location_key, ts_utc) is unique in the partitions written"),
         _decl(NO_NULL_KEYS, "location_key, date_key, time_key, ts_utc are never null"),
         *_FK,
         _decl(TIME_FK, "every time_key exists in dim_time"),
-        _decl(ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False),
+        _decl(
+            ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False
+        ),
     ],
     "fact_city_daily": [
         _decl(UNIQUE, "(location_key, date_key) is unique in the partitions written"),
@@ -109,7 +115,9 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-def evaluate_frame_check(asset: str, check: FrameCheck, frame: DataFrame, keys: Sequence[str]) -> dg.AssetCheckResult:
+def evaluate_frame_check(
+    asset: str, check: FrameCheck, frame: DataFrame, keys: Sequence[str]
+) -> dg.AssetCheckResult:
     """Run `check` on `frame`: on failure its metadata holds the count and a few offending keys."""
     offending = check.offending(frame).cache()
     try:
@@ -118,7 +126,10 @@ def evaluate_frame_check(asset: str, check: FrameCheck, frame: DataFrame, keys: 
         if count:
             shown = [c for c in offending.columns if c in keys or c in ("reason", "duplicates")]
             metadata["examples"] = dg.MetadataValue.json(
-                [{c: _jsonable(v) for c, v in r.asDict().items()} for r in offending.select(*shown).limit(EXAMPLES).collect()]
+                [
+                    {c: _jsonable(v) for c, v in r.asDict().items()}
+                    for r in offending.select(*shown).limit(EXAMPLES).collect()
+                ]
             )
     finally:
         offending.unpersist()
@@ -170,13 +181,16 @@ def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
     def offending(df: DataFrame) -> DataFrame:
         expected = aqi_column(F.col("pm25"), table)
         return df.where(~F.col("aqi").eqNullSafe(expected)).withColumn(
-            "reason", F.concat(F.lit("aqi should be "), F.coalesce(expected.cast("string"), F.lit("null")))
+            "reason",
+            F.concat(F.lit("aqi should be "), F.coalesce(expected.cast("string"), F.lit("null"))),
         )
 
     return FrameCheck(AQI_MATCHES, offending)
 
 
-def in_dimension(name: str, column: str, dimension: DataFrame, dim_column: str | None = None) -> FrameCheck:
+def in_dimension(
+    name: str, column: str, dimension: DataFrame, dim_column: str | None = None
+) -> FrameCheck:
     """Every `column` value of the frame exists in `dimension`."""
     keys = dimension.select(F.col(dim_column or column).alias(column)).distinct()
     return FrameCheck(name, lambda df: df.join(keys, on=column, how="left_anti"))
@@ -184,14 +198,21 @@ def in_dimension(name: str, column: str, dimension: DataFrame, dim_column: str |
 
 def total_hours_match(silver_window: DataFrame) -> FrameCheck:
     """`total_hours` of each city-day equals the hours silver holds for it."""
-    hours = silver_window.groupBy("location_key", "date_key").agg(F.count("*").alias("silver_hours"))
+    hours = silver_window.groupBy("location_key", "date_key").agg(
+        F.count("*").alias("silver_hours")
+    )
 
     def offending(df: DataFrame) -> DataFrame:
         joined = df.join(hours, ["location_key", "date_key"], "full_outer")
         return joined.where(~F.col("total_hours").eqNullSafe(F.col("silver_hours"))).withColumn(
             "reason",
-            F.concat_ws(" ", F.lit("total_hours"), F.col("total_hours").cast("string"), F.lit("!= silver"),
-                        F.col("silver_hours").cast("string")),
+            F.concat_ws(
+                " ",
+                F.lit("total_hours"),
+                F.col("total_hours").cast("string"),
+                F.lit("!= silver"),
+                F.col("silver_hours").cast("string"),
+            ),
         )
 
     return FrameCheck(TOTAL_HOURS, offending)
@@ -199,7 +220,9 @@ def total_hours_match(silver_window: DataFrame) -> FrameCheck:
 
 def row_count_drop(asset: str, write: WriteResult) -> dg.AssetCheckResult:
     """Warn when a re-materialization wrote clearly fewer rows than it replaced."""
-    dropped = write.deleted_records > 0 and write.added_records < write.deleted_records * (1 - ROW_DROP_TOLERANCE)
+    dropped = write.deleted_records > 0 and write.added_records < write.deleted_records * (
+        1 - ROW_DROP_TOLERANCE
+    )
     return result(
         asset,
         ROW_COUNT_DROP,
@@ -212,7 +235,10 @@ def reject_ratio(asset: str, rows_in: int, rejected: int, threshold: float) -> d
     """Warn when more than `threshold` of the input rows were rejected."""
     ratio = rejected / rows_in if rows_in else 0.0
     return result(
-        asset, REJECT_RATIO, ratio <= threshold, {"reject_ratio": round(ratio, 4), "threshold": threshold}
+        asset,
+        REJECT_RATIO,
+        ratio <= threshold,
+        {"reject_ratio": round(ratio, 4), "threshold": threshold},
     )
 
 
@@ -224,10 +250,14 @@ def completeness(
     closed_end = min(end, today)
     if closed_end <= start:
         return result(asset, COMPLETENESS, True, {"closed_days": 0})
-    expected = spark.createDataFrame([(loc,) for loc in locations], "location_key string").crossJoin(
+    expected = spark.createDataFrame(
+        [(loc,) for loc in locations], "location_key string"
+    ).crossJoin(
         spark.sql(f"SELECT explode(sequence(DATE'{start}', DATE'{closed_end}' - 1)) AS day")
     )
-    present = written.groupBy("location_key", F.to_date("ts_utc").alias("day")).agg(F.count("*").alias("hours"))
+    present = written.groupBy("location_key", F.to_date("ts_utc").alias("day")).agg(
+        F.count("*").alias("hours")
+    )
     short = (
         expected.join(present, ["location_key", "day"], "left")
         .withColumn("hours", F.coalesce("hours", F.lit(0)))
@@ -242,7 +272,14 @@ def completeness(
     }
     if rows:
         metadata["examples"] = dg.MetadataValue.json(
-            [{"location_key": r["location_key"], "day": r["day"].isoformat(), "hours": r["hours"]} for r in rows[:EXAMPLES]]
+            [
+                {
+                    "location_key": r["location_key"],
+                    "day": r["day"].isoformat(),
+                    "hours": r["hours"],
+                }
+                for r in rows[:EXAMPLES]
+            ]
         )
     return result(asset, COMPLETENESS, not rows, metadata)
 

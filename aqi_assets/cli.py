@@ -72,12 +72,18 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout: float 
     """POST one GraphQL request to the Dagster webserver; raise BackfillError on any error."""
     try:
         response = requests.post(
-            f"{url.rstrip('/')}/graphql", json={"query": query, "variables": variables or {}}, timeout=timeout
+            f"{url.rstrip('/')}/graphql",
+            json={"query": query, "variables": variables or {}},
+            timeout=timeout,
         )
     except requests.RequestException as exc:
-        raise BackfillError(f"Cannot reach the Dagster UI at {url}: {exc}. Is `scripts/dev` running?") from exc
+        raise BackfillError(
+            f"Cannot reach the Dagster UI at {url}: {exc}. Is `scripts/dev` running?"
+        ) from exc
     if response.status_code != 200:
-        raise BackfillError(f"Dagster GraphQL answered HTTP {response.status_code}: {response.text[:300]}")
+        raise BackfillError(
+            f"Dagster GraphQL answered HTTP {response.status_code}: {response.text[:300]}"
+        )
     body = response.json()
     if body.get("errors"):
         raise BackfillError(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
@@ -106,7 +112,9 @@ def launch_backfill(url: str, start: date, end: date, select: list[str] | None, 
     params = {"partitionsByAssets": partitions_by_asset(url, start, end, select), "title": title}
     result = graphql(url, LAUNCH, {"params": params})["launchPartitionBackfill"]
     if result["__typename"] != "LaunchBackfillSuccess":
-        raise BackfillError(f"Backfill was not launched ({result['__typename']}): {result.get('message')}")
+        raise BackfillError(
+            f"Backfill was not launched ({result['__typename']}): {result.get('message')}"
+        )
     return result["backfillId"]
 
 
@@ -153,7 +161,9 @@ def watch(url: str, backfill_id: str, poll_seconds: float, timeout_seconds: floa
                 sys.stderr.write("\n")
             return progress
         if time.monotonic() > deadline:
-            raise BackfillError(f"Backfill {backfill_id} still {progress.status} after {timeout_seconds:.0f}s")
+            raise BackfillError(
+                f"Backfill {backfill_id} still {progress.status} after {timeout_seconds:.0f}s"
+            )
         time.sleep(poll_seconds)
 
 
@@ -166,9 +176,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     backfill.add_argument(
         "--select", default=None, help="comma-separated asset keys (default: every asset)"
     )
-    backfill.add_argument("--url", default=DEFAULT_URL, help=f"Dagster UI URL (default {DEFAULT_URL})")
+    backfill.add_argument(
+        "--url", default=DEFAULT_URL, help=f"Dagster UI URL (default {DEFAULT_URL})"
+    )
     backfill.add_argument("--poll", type=float, default=2.0, help="seconds between progress polls")
-    backfill.add_argument("--timeout", type=float, default=6 * 3600, help="give up after this many seconds")
+    backfill.add_argument(
+        "--timeout", type=float, default=6 * 3600, help="give up after this many seconds"
+    )
     backfill.add_argument("--no-wait", action="store_true", help="launch and exit without watching")
     return parser.parse_args(argv)
 
@@ -184,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         backfill_id = launch_backfill(
             args.url, args.start, args.end, select, title=f"aqi backfill {args.start}..{args.end}"
         )
-        print(f"backfill {backfill_id}: {args.url.rstrip('/')}/runs/b/{backfill_id}", file=sys.stderr)
+        print(
+            f"backfill {backfill_id}: {args.url.rstrip('/')}/runs/b/{backfill_id}", file=sys.stderr
+        )
         if args.no_wait:
             print(backfill_id)
             return 0
@@ -195,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(backfill_id)
     if progress.status in SUCCESS and progress.failed == 0:
         return 0
-    print(f"error: backfill {backfill_id} ended {progress.status}: {progress.error or ''}", file=sys.stderr)
+    print(
+        f"error: backfill {backfill_id} ended {progress.status}: {progress.error or ''}",
+        file=sys.stderr,
+    )
     return 1
 
 

@@ -51,7 +51,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_freshness_checks(),
             *dg.build_column_schema_change_checks(assets=assets),
         ],
-        sensors=[refresh_sensor],
+        sensors=[refresh_sensor(settings.automation_on)],
         resources=resources_for(settings),
         executor=dg.in_process_executor,
     )

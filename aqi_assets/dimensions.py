@@ -1,6 +1,5 @@
 """Gold dimensions: location, pollutant and hour-of-day from reference data; dates by partition."""
 
-from __future__ import annotations
 
 import dagster as dg
 from pyspark.sql import functions as F
@@ -63,10 +62,14 @@ def build_dim_date(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         pool="iceberg_dim_date",
         **COMMON,
     )
-    def dim_date(context: dg.AssetExecutionContext, spark: SparkIcebergResource) -> dg.MaterializeResult:
+    def dim_date(
+        context: dg.AssetExecutionContext, spark: SparkIcebergResource
+    ) -> dg.MaterializeResult:
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         df = dims.dim_date(spark.spark_session, start, end)
-        return publish_window(context, spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")])
+        return publish_window(
+            context, spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")]
+        )
 
     return dim_date

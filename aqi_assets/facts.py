@@ -1,6 +1,5 @@
 """Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 
@@ -35,18 +34,26 @@ FACT_HOURLY_COLUMNS = (
     "dust",
     "uv_index",
 )
-COMMON = {"group_name": Layer.GOLD, "kinds": {"spark", "iceberg"}, "backfill_policy": BACKFILL_POLICY}
+COMMON = {
+    "group_name": Layer.GOLD,
+    "kinds": {"spark", "iceberg"},
+    "backfill_policy": BACKFILL_POLICY,
+}
 
 
 def read(spark: SparkIcebergResource, table: Table) -> DataFrame:
     """The current snapshot of `table`; a clear error when it was never materialized."""
     name = spark.table(*table)
     if not spark.spark_session.catalog.tableExists(name):
-        raise dg.Failure(f"{name} does not exist yet: materialize the asset that writes {table} first.")
+        raise dg.Failure(
+            f"{name} does not exist yet: materialize the asset that writes {table} first."
+        )
     return spark.spark_session.table(name)
 
 
-def dimension_checks(spark: SparkIcebergResource, with_time: bool = True) -> list[checks.FrameCheck]:
+def dimension_checks(
+    spark: SparkIcebergResource, with_time: bool = True
+) -> list[checks.FrameCheck]:
     """Foreign-key checks of a fact against dim_location, dim_date (and dim_time)."""
     found = [
         checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
@@ -69,7 +76,9 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         pool="iceberg_fact_hourly",
         **COMMON,
     )
-    def fact_hourly(context: dg.AssetExecutionContext, spark: SparkIcebergResource) -> dg.MaterializeResult:
+    def fact_hourly(
+        context: dg.AssetExecutionContext, spark: SparkIcebergResource
+    ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         silver = read(spark, tables.SILVER_HOURLY).where(window_condition("ts_utc", start, end))
         keys = ("location_key", "ts_utc")
@@ -84,8 +93,15 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             warnings=lambda write, _: [checks.row_count_drop("fact_hourly", write)],
         )
         return publish_window(
-            context, spark, tables.FACT_HOURLY, silver.select(*FACT_HOURLY_COLUMNS), "ts_utc",
-            start, end, [F.days("ts_utc")], audit=audit,
+            context,
+            spark,
+            tables.FACT_HOURLY,
+            silver.select(*FACT_HOURLY_COLUMNS),
+            "ts_utc",
+            start,
+            end,
+            [F.days("ts_utc")],
+            audit=audit,
         )
 
     @dg.asset(
@@ -119,8 +135,15 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints))
         return publish_window(
-            context, spark, tables.FACT_CITY_DAILY, df, "date_utc", start.date(), end.date(),
-            [F.col("date_utc")], audit=audit,
+            context,
+            spark,
+            tables.FACT_CITY_DAILY,
+            df,
+            "date_utc",
+            start.date(),
+            end.date(),
+            [F.col("date_utc")],
+            audit=audit,
         )
 
     @dg.asset(
@@ -142,7 +165,9 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         start, end = context.partition_time_window
         session = spark.spark_session
         hourly = read(spark, tables.FACT_HOURLY).select("location_key", "ts_utc", "aqi")
-        episodes = detect_episodes(hourly, pipeline.episode_threshold, pipeline.episode_min_hours).persist()
+        episodes = detect_episodes(
+            hourly, pipeline.episode_threshold, pipeline.episode_min_hours
+        ).persist()
         try:
             name = spark.table(*tables.FACT_EPISODE)
             old = session.table(name) if session.catalog.tableExists(name) else episodes.limit(0)
@@ -159,13 +184,21 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 blocking=[
                     checks.unique("episode_id"),
                     checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
-                    checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
+                    checks.in_dimension(
+                        checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)
+                    ),
                 ],
             )
             result = publish_window(
-                context, spark, tables.FACT_EPISODE,
+                context,
+                spark,
+                tables.FACT_EPISODE,
                 episodes.where(window_condition("start_date", write_start, write_end)),
-                "start_date", write_start, write_end, [F.col("start_date")], audit=audit,
+                "start_date",
+                write_start,
+                write_end,
+                [F.col("start_date")],
+                audit=audit,
                 aqi_threshold=pipeline.episode_threshold,
                 min_hours=pipeline.episode_min_hours,
                 ongoing_episodes=episodes.where("is_ongoing").count(),

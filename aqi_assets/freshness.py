@@ -1,6 +1,5 @@
 """Freshness: today's partition of the hourly tables must have been refreshed within 2 hours."""
 
-from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,9 @@ def latest_partition_update(
     return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
 
 
-def build_freshness_checks(clock: Callable[[], datetime] = _utc_now) -> list[dg.AssetChecksDefinition]:
+def build_freshness_checks(
+    clock: Callable[[], datetime] = _utc_now,
+) -> list[dg.AssetChecksDefinition]:
     """One `data_freshness` check per hourly table, evaluated every 15 minutes by automation."""
 
     def build(asset: str) -> dg.AssetChecksDefinition:
@@ -66,9 +67,11 @@ def with_freshness_policies(assets: list[dg.AssetsDefinition]) -> list[dg.Assets
     """Attach the 2-hour freshness policy (shown on the asset pages) to the hourly tables."""
     return list(
         dg.map_asset_specs(
-            lambda spec: spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
-            if spec.key.to_user_string() in FRESH_ASSETS
-            else spec,
+            lambda spec: (
+                spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
+                if spec.key.to_user_string() in FRESH_ASSETS
+                else spec
+            ),
             assets,
         )
     )

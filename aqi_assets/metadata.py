@@ -59,10 +59,13 @@ def write_metadata(
         "changed_partitions": result.changed_partitions,
         "dagster/column_schema": column_schema(table_window.schema),
         "preview": dg.MetadataValue.md(markdown_preview(table_window)),
+        "spark_application_id": table_window.sparkSession.sparkContext.applicationId,
     }
     if partitions is not None:
         metadata["partitions_written"] = len(partitions)
-        metadata["partition_range"] = f"{partitions[0]} .. {partitions[-1]}" if partitions else "none"
+        metadata["partition_range"] = (
+            f"{partitions[0]} .. {partitions[-1]}" if partitions else "none"
+        )
     metadata.update(extra)
     return metadata
 

@@ -12,16 +12,22 @@ class PipelineConfig(dg.ConfigurableResource):
     """Where the reference data lives and which AQI / episode rules apply."""
 
     locations_path: str | None = Field(
-        default=None, description="Locations JSON (AQI_LOCATIONS_PATH); default: the shipped 3 cities."
+        default=None,
+        description="Locations JSON (AQI_LOCATIONS_PATH); default: the shipped 3 cities.",
     )
     pollutants_path: str | None = Field(
-        default=None, description="Pollutants JSON (AQI_POLLUTANTS_PATH); default: the shipped list."
+        default=None,
+        description="Pollutants JSON (AQI_POLLUTANTS_PATH); default: the shipped list.",
     )
     aqi_breakpoints: str = Field(
         default="epa_2024", description="AQI breakpoint table: epa_2024 or epa_pre_2024."
     )
-    episode_threshold: int = Field(default=151, description="AQI at or above which an hour is 'high'.")
-    episode_min_hours: int = Field(default=4, description="Shortest run of high hours that is an episode.")
+    episode_threshold: int = Field(
+        default=151, description="AQI at or above which an hour is 'high'."
+    )
+    episode_min_hours: int = Field(
+        default=4, description="Shortest run of high hours that is an episode."
+    )
     max_reject_ratio: float = Field(
         default=0.05, description="Warn when more than this share of input rows is rejected."
     )

@@ -30,6 +30,8 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "catalog_uri": settings.catalog_uri,
         "iceberg_jar": settings.iceberg_jar,
         "iceberg_packages": settings.iceberg_packages,
+        "ui_enabled": settings.spark_ui,
+        "spark_config": settings.spark_conf,
     }
     if settings.profile is Profile.LOCAL:
         return SparkIcebergResource(**common)

@@ -37,7 +37,9 @@ class Audit:
 def _audit_before_commit(
     context: dg.AssetExecutionContext, audit: Audit, frame: DataFrame, table: str
 ) -> list[dg.AssetCheckResult]:
-    results = [evaluate_frame_check(audit.asset, check, frame, audit.keys) for check in audit.blocking]
+    results = [
+        evaluate_frame_check(audit.asset, check, frame, audit.keys) for check in audit.blocking
+    ]
     failed = [r for r in results if not r.passed]
     if failed:
         for r in results:

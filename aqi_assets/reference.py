@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from pathlib import Path
 
-
 SHIPPED_LOCATIONS = "locations.json"
 SHIPPED_POLLUTANTS = "pollutants.json"
 
@@ -57,7 +56,9 @@ def _read_json_list(path: Path | None, shipped: str, what: str) -> tuple[list[di
             f"The {what} file {origin} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from exc
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        raise ReferenceDataError(f"The {what} file {origin} must hold a non-empty JSON list of objects.")
+        raise ReferenceDataError(
+            f"The {what} file {origin} must hold a non-empty JSON list of objects."
+        )
     return rows, origin
 
 
@@ -82,10 +83,16 @@ def load_locations(path: Path | str | None = None) -> list[Location]:
         lat = _field(row, "latitude", origin, i, float)
         lon = _field(row, "longitude", origin, i, float)
         name = row.get("location_name") or key
-        if not (math.isfinite(lat) and -90 <= lat <= 90 and math.isfinite(lon) and -180 <= lon <= 180):
-            raise ReferenceDataError(f"{origin}: location '{key}' has coordinates out of range ({lat}, {lon}).")
+        if not (
+            math.isfinite(lat) and -90 <= lat <= 90 and math.isfinite(lon) and -180 <= lon <= 180
+        ):
+            raise ReferenceDataError(
+                f"{origin}: location '{key}' has coordinates out of range ({lat}, {lon})."
+            )
         if key in seen:
-            raise ReferenceDataError(f"{origin}: location key '{key}' appears more than once; keys must be unique.")
+            raise ReferenceDataError(
+                f"{origin}: location key '{key}' appears more than once; keys must be unique."
+            )
         seen.add(key)
         locations.append(Location(key=key, name=str(name), latitude=lat, longitude=lon))
     return locations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Settings:
     catalog_uri: str | None
     iceberg_packages: str | None
     iceberg_jar: str | None
+    automation_on: bool
+    spark_conf: dict[str, str]
+    spark_ui: bool
 
 
 def project_home() -> Path:
@@ -68,6 +72,27 @@ def _int(env: dict[str, str], name: str, default: int, low: int) -> int:
     if value < low:
         raise SettingsError(f"{name}={value} must be at least {low}.")
     return value
+
+
+def _spark_conf(raw: str) -> dict[str, str]:
+    if not raw.strip():
+        return {}
+    try:
+        conf = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"AQI_SPARK_CONF is not valid JSON ({exc.msg}).") from None
+    if not isinstance(conf, dict):
+        raise SettingsError(
+            'AQI_SPARK_CONF must be a JSON object like {"spark.driver.port": "40000"}.'
+        )
+    return {str(k): str(v) for k, v in conf.items()}
+
+
+def _switch(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "on").lower()
+    if raw not in ("on", "off"):
+        raise SettingsError(f"{name}={raw!r} must be 'on' or 'off'.")
+    return raw == "on"
 
 
 def _partitions_start(raw: str) -> date:
@@ -118,17 +143,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         warehouse = Path(warehouse).as_uri()
     breakpoints = env.get("AQI_BREAKPOINTS", "epa_2024")
     if breakpoints not in ("epa_2024", "epa_pre_2024"):
-        raise SettingsError(f"AQI_BREAKPOINTS={breakpoints!r} must be 'epa_2024' or 'epa_pre_2024'.")
+        raise SettingsError(
+            f"AQI_BREAKPOINTS={breakpoints!r} must be 'epa_2024' or 'epa_pre_2024'."
+        )
     return Settings(
         profile=profile,
         home=home,
         open_meteo_url=url,
         api_key_set=bool(env.get("AQI_OPEN_METEO_API_KEY")),
         warehouse=warehouse,
-        spark_master=env.get("AQI_SPARK_MASTER", "yarn" if profile is Profile.CLUSTER else "local[*]"),
+        spark_master=env.get(
+            "AQI_SPARK_MASTER", "yarn" if profile is Profile.CLUSTER else "local[*]"
+        ),
         locations_path=env.get("AQI_LOCATIONS_PATH") or None,
         pollutants_path=env.get("AQI_POLLUTANTS_PATH") or None,
-        partitions_start=_partitions_start(env.get("AQI_PARTITIONS_START", DEFAULT_PARTITIONS_START)),
+        partitions_start=_partitions_start(
+            env.get("AQI_PARTITIONS_START", DEFAULT_PARTITIONS_START)
+        ),
         aqi_breakpoints=breakpoints,
         episode_threshold=_int(env, "AQI_EPISODE_THRESHOLD", 151, 0),
         episode_min_hours=_int(env, "AQI_EPISODE_MIN_HOURS", 4, 1),
@@ -136,4 +167,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         catalog_uri=env.get("AQI_CATALOG_URI") or None,
         iceberg_packages=env.get("AQI_ICEBERG_PACKAGES") or None,
         iceberg_jar=env.get("AQI_ICEBERG_JAR") or None,
+        automation_on=_switch(env, "AQI_AUTOMATION"),
+        spark_ui=_switch(env, "AQI_SPARK_UI"),
+        spark_conf=_spark_conf(env.get("AQI_SPARK_CONF", "")),
     )

@@ -1,6 +1,5 @@
 """Silver layer: typed, validated, deduplicated hours (`silver_hourly`) and what failed (`silver_rejects`)."""
 
-from __future__ import annotations
 
 import dagster as dg
 from pyspark.sql import functions as F
@@ -50,7 +49,9 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         pool="iceberg_silver",
         can_subset=False,
     )
-    def silver(context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig):
+    def silver(
+        context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
+    ):
         start, end = context.partition_time_window
         first, stop = start.date(), end.date()
         session = spark.spark_session
@@ -68,8 +69,12 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             balance = {"rows_in": rows_in, "rows_rejected": rejected}
 
             def warnings(write, written):
-                complete = checks.completeness(SILVER_HOURLY, written, locations, first, stop, utc_now().date())
-                ratio = checks.reject_ratio(SILVER_HOURLY, rows_in, rejected, pipeline.max_reject_ratio)
+                complete = checks.completeness(
+                    SILVER_HOURLY, written, locations, first, stop, utc_now().date()
+                )
+                ratio = checks.reject_ratio(
+                    SILVER_HOURLY, rows_in, rejected, pipeline.max_reject_ratio
+                )
                 return [complete, ratio, checks.row_count_drop(SILVER_HOURLY, write)]
 
             audit = Audit(
@@ -84,12 +89,27 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 warnings=warnings,
             )
             silver_result = publish_window(
-                context, spark, tables.SILVER_HOURLY, silver_df, "ts_utc", start, end,
-                [F.days("ts_utc")], audit=audit, **balance,
+                context,
+                spark,
+                tables.SILVER_HOURLY,
+                silver_df,
+                "ts_utc",
+                start,
+                end,
+                [F.days("ts_utc")],
+                audit=audit,
+                **balance,
             )
             rejects_result = publish_window(
-                context, spark, tables.SILVER_REJECTS, rejects_df, "event_date", first, stop,
-                [F.col("event_date")], **balance,
+                context,
+                spark,
+                tables.SILVER_REJECTS,
+                rejects_df,
+                "event_date",
+                first,
+                stop,
+                [F.col("event_date")],
+                **balance,
             )
             reasons = rejects_df.groupBy("reason").count().collect()
         finally:
@@ -97,14 +117,24 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             rejects_df.unpersist()
         rows_silver = silver_result.metadata["rows_written"]
         if rows_silver + rejected != rows_in:
-            raise RuntimeError(f"Silver would lose rows: {rows_in} in, {rows_silver} kept, {rejected} rejected")
-        complete = next(r for r in silver_result.check_results if r.check_name == checks.COMPLETENESS)
-        score = 100.0 * (1 - (rejected / rows_in if rows_in else 0)) * checks.completeness_score(
-            complete, len(locations)
+            raise RuntimeError(
+                f"Silver would lose rows: {rows_in} in, {rows_silver} kept, {rejected} rejected"
+            )
+        complete = next(
+            r for r in silver_result.check_results if r.check_name == checks.COMPLETENESS
+        )
+        score = (
+            100.0
+            * (1 - (rejected / rows_in if rows_in else 0))
+            * checks.completeness_score(complete, len(locations))
         )
         yield dg.MaterializeResult(
             asset_key=SILVER_HOURLY,
-            metadata={**silver_result.metadata, "rows_silver": rows_silver, "quality_score": round(score, 1)},
+            metadata={
+                **silver_result.metadata,
+                "rows_silver": rows_silver,
+                "quality_score": round(score, 1),
+            },
             check_results=silver_result.check_results,
         )
         yield dg.MaterializeResult(

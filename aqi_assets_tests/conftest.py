@@ -23,7 +23,9 @@ from resources.spark import SparkIcebergResource
 _catalog_ids = itertools.count()
 
 
-def make_spark_resource(warehouse: Path, catalog_name: str = "lh", **overrides) -> SparkIcebergResource:
+def make_spark_resource(
+    warehouse: Path, catalog_name: str = "lh", **overrides
+) -> SparkIcebergResource:
     """A test-sized local Spark resource on `warehouse` (UI off, few shuffle partitions)."""
     return SparkIcebergResource(
         warehouse=warehouse.as_uri(),

@@ -9,8 +9,9 @@ from resources.lakehouse import LakehouseReader
 
 
 def _bronze_event(result, key: str = "bronze_raw"):
-    [event] = result.asset_materializations_for_node(key)
-    return event.metadata
+    events = result.asset_materializations_for_node(key)
+    assert sorted(e.partition for e in events) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    return events[0].metadata
 
 
 def test_three_days_land_once_and_rematerializing_replaces(
@@ -18,7 +19,9 @@ def test_three_days_land_once_and_rematerializing_replaces(
 ) -> None:
     reader: LakehouseReader = pipeline_resources["lakehouse"]
     open_meteo_server.reset_counters()
-    first = materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+    first = materialize_range(
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+    )
 
     assert reader.row_count("bronze", "bronze_raw") == 3 * 72
     partitions = reader.partitions("bronze", "bronze_raw")
@@ -35,7 +38,9 @@ def test_three_days_land_once_and_rematerializing_replaces(
     snapshot = reader.current_snapshot_id("bronze", "bronze_raw")
     assert metadata["iceberg_snapshot_id"].value == str(snapshot)
 
-    materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+    materialize_range(
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+    )
     assert reader.row_count("bronze", "bronze_raw") == 216
     assert reader.current_snapshot_id("bronze", "bronze_raw") != snapshot
 
@@ -50,14 +55,20 @@ def test_one_day_inside_an_existing_range_only_touches_that_day(
     lakehouse_assets, pipeline_resources
 ) -> None:
     reader: LakehouseReader = pipeline_resources["lakehouse"]
-    materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw")
+    materialize_range(
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+    )
     before = {p.partition["event_date"]: p for p in reader.partitions("bronze", "bronze_raw")}
-    materialize_range(lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources, "bronze_raw")
+    materialize_range(
+        lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources, "bronze_raw"
+    )
     after = {p.partition["event_date"]: p for p in reader.partitions("bronze", "bronze_raw")}
     assert reader.row_count("bronze", "bronze_raw") == 216
     ingested = reader.read_arrow("bronze", "bronze_raw", selected_fields=("event_date", "batch_id"))
     batches = {}
-    for day, batch in zip(ingested["event_date"].to_pylist(), ingested["batch_id"].to_pylist(), strict=True):
+    for day, batch in zip(
+        ingested["event_date"].to_pylist(), ingested["batch_id"].to_pylist(), strict=True
+    ):
         batches.setdefault(day, set()).add(batch)
     assert batches[date(2024, 1, 1)] == batches[date(2024, 1, 3)] != batches[date(2024, 1, 2)]
     assert before.keys() == after.keys()

@@ -41,7 +41,11 @@ def test_whole_graph_for_three_days(built, pipeline_resources) -> None:
     silver = built.asset_materializations_for_node("silver")
     metadata = {m.asset_key.to_user_string(): m.metadata for m in silver}
     hourly = metadata["silver_hourly"]
-    assert hourly["rows_in"].value == hourly["rows_silver"].value + hourly["rows_rejected"].value == 216
+    assert (
+        hourly["rows_in"].value
+        == hourly["rows_silver"].value + hourly["rows_rejected"].value
+        == 216
+    )
     assert 0 <= hourly["quality_score"].value <= 100
     evaluations = built.get_asset_check_evaluations()
     assert evaluations, "checks ran with the materializations"
@@ -49,7 +53,9 @@ def test_whole_graph_for_three_days(built, pipeline_resources) -> None:
     assert blocking_failed == []
 
 
-def test_materializing_twice_gives_identical_tables(built, lakehouse_assets, pipeline_resources, spark) -> None:
+def test_materializing_twice_gives_identical_tables(
+    built, lakehouse_assets, pipeline_resources, spark
+) -> None:
     catalog = pipeline_resources["spark"].catalog_name
     before = {t: snapshot_rows(spark, catalog, "gold", t) for t in GOLD}
     before["silver_hourly"] = snapshot_rows(spark, catalog, "silver", "silver_hourly")
@@ -59,7 +65,9 @@ def test_materializing_twice_gives_identical_tables(built, lakehouse_assets, pip
     assert after == before
 
 
-def test_late_data_replaces_the_hour_once_downstream(built, lakehouse_assets, pipeline_resources, spark) -> None:
+def test_late_data_replaces_the_hour_once_downstream(
+    built, lakehouse_assets, pipeline_resources, spark
+) -> None:
     catalog = pipeline_resources["spark"].catalog_name
     bronze = f"{catalog}.bronze.bronze_raw"
     spark.sql(
@@ -67,14 +75,28 @@ def test_late_data_replaces_the_hour_once_downstream(built, lakehouse_assets, pi
         "WHERE location_key = 'hanoi' AND time = '2024-01-02T05:00'"
     )
     materialize_range(
-        lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources,
-        ["silver_hourly", "silver_rejects", "fact_hourly", "fact_city_daily", "fact_episode", "dim_date"],
+        lakehouse_assets,
+        date(2024, 1, 2),
+        date(2024, 1, 2),
+        pipeline_resources,
+        [
+            "silver_hourly",
+            "silver_rejects",
+            "fact_hourly",
+            "fact_city_daily",
+            "fact_episode",
+            "dim_date",
+        ],
     )
-    hour = (F.col("location_key") == "hanoi") & (F.col("ts_utc") == F.lit("2024-01-02 05:00:00").cast("timestamp"))
+    hour = (F.col("location_key") == "hanoi") & (
+        F.col("ts_utc") == F.lit("2024-01-02 05:00:00").cast("timestamp")
+    )
     rows = spark.table(f"{catalog}.gold.fact_air_quality_hourly").where(hour).collect()
     assert [(r["pm25"], r["aqi"]) for r in rows] == [(300.0, 449)]
     assert spark.table(f"{catalog}.silver.silver_hourly").where(hour).count() == 1
-    daily = spark.table(f"{catalog}.gold.fact_city_daily").where("location_key = 'hanoi' AND date_key = 20240102")
+    daily = spark.table(f"{catalog}.gold.fact_city_daily").where(
+        "location_key = 'hanoi' AND date_key = 20240102"
+    )
     [day] = daily.collect()
     assert day["max_pm25"] == 300.0
     assert day["total_hours"] == 24

@@ -12,7 +12,9 @@ from aqi_assets.reference import ReferenceDataError, load_locations, load_pollut
 from aqi_assets.settings import Profile, SettingsError, check_warehouse_writable, load_settings
 
 
-def test_defaults_are_the_embedded_local_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_the_embedded_local_setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AQI_HOME", str(tmp_path))
     settings = load_settings({})
     assert settings.profile is Profile.LOCAL
@@ -25,9 +27,9 @@ def test_defaults_are_the_embedded_local_setup(tmp_path: Path, monkeypatch: pyte
 
 def test_cluster_profile_defaults_to_yarn() -> None:
     assert load_settings({"AQI_ENV": "cluster"}).spark_master == "yarn"
-    assert load_settings({"AQI_ENV": "cluster", "AQI_SPARK_MASTER": "spark://h:7077"}).spark_master == (
-        "spark://h:7077"
-    )
+    assert load_settings(
+        {"AQI_ENV": "cluster", "AQI_SPARK_MASTER": "spark://h:7077"}
+    ).spark_master == ("spark://h:7077")
 
 
 @pytest.mark.parametrize(
@@ -70,9 +72,15 @@ def test_shipped_reference_data() -> None:
     [
         ("{not json", "is not valid JSON"),
         ("[]", "non-empty JSON list"),
-        (json.dumps([{"location_key": "a", "latitude": 1, "longitude": 2}] * 2), "appears more than once"),
+        (
+            json.dumps([{"location_key": "a", "latitude": 1, "longitude": 2}] * 2),
+            "appears more than once",
+        ),
         (json.dumps([{"location_key": "a", "latitude": 91, "longitude": 2}]), "out of range"),
-        (json.dumps([{"location_key": "a", "latitude": "x", "longitude": 2}]), "needs a float field 'latitude'"),
+        (
+            json.dumps([{"location_key": "a", "latitude": "x", "longitude": 2}]),
+            "needs a float field 'latitude'",
+        ),
     ],
 )
 def test_bad_locations_file(tmp_path: Path, content: str, message: str) -> None:

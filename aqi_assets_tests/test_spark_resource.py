@@ -39,7 +39,9 @@ def test_cluster_profile_is_yarn_client_mode(monkeypatch: pytest.MonkeyPatch) ->
     assert conf["spark.executor.memory"] == "4g"
     assert conf["spark.archives"] == "hdfs:///envs/aqi.tar.gz#environment"
     assert conf["spark.pyspark.python"] == "./environment/bin/python"
-    assert conf["spark.jars.packages"].startswith("org.apache.iceberg:iceberg-spark-runtime-3.5_2.12")
+    assert conf["spark.jars.packages"].startswith(
+        "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12"
+    )
     assert "spark.jars" not in conf
     assert conf["spark.sql.catalog.lh.warehouse"] == "hdfs://nn:8020/lakehouse"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from enum import Enum
+from enum import StrEnum
 from importlib import resources as importlib_resources
 from typing import Any
 
+from dagster import get_dagster_logger
 from dagster_pyspark import LazyPySparkResource
 from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field
@@ -22,7 +23,7 @@ class SparkConfigError(RuntimeError):
     """The Spark / Iceberg configuration cannot work; the message says what to change."""
 
 
-class CatalogType(str, Enum):
+class CatalogType(StrEnum):
     """Iceberg catalog implementations supported by `SparkIcebergResource`."""
 
     HADOOP = "hadoop"
@@ -64,7 +65,9 @@ def java_major_version(java: str = "java") -> int:
         if head.isdigit() and "." in token:
             major = int(head)
             return int(token.split(".")[1]) if major == 1 else major
-    raise SparkConfigError(f"Cannot read the Java version from `{executable} -version`: {out[:200]}")
+    raise SparkConfigError(
+        f"Cannot read the Java version from `{executable} -version`: {out[:200]}"
+    )
 
 
 def require_java() -> None:
@@ -86,16 +89,22 @@ class SparkIcebergResource(LazyPySparkResource):
     spark_config: dict[str, Any] = Field(
         default_factory=dict, description="Extra Spark properties; they win over the typed fields."
     )
-    master: str = Field(default="local[*]", description="Spark master: local[*], yarn, spark://host:port.")
+    master: str = Field(
+        default="local[*]", description="Spark master: local[*], yarn, spark://host:port."
+    )
     app_name: str = Field(default="aqi-lakehouse", description="Spark application name.")
     catalog_name: str = Field(default="lh", description="Spark SQL name of the Iceberg catalog.")
-    catalog_type: CatalogType = Field(default=CatalogType.HADOOP, description="Iceberg catalog kind.")
+    catalog_type: CatalogType = Field(
+        default=CatalogType.HADOOP, description="Iceberg catalog kind."
+    )
     warehouse: str = Field(description="Iceberg warehouse URI (file://, hdfs://, s3a://).")
     catalog_uri: str | None = Field(
-        default=None, description="Catalog service URI: JDBC URL, REST endpoint or thrift:// metastore."
+        default=None,
+        description="Catalog service URI: JDBC URL, REST endpoint or thrift:// metastore.",
     )
     iceberg_jar: str | None = Field(
-        default=None, description="Path or URI of the Iceberg Spark runtime jar; default: the shipped one."
+        default=None,
+        description="Path or URI of the Iceberg Spark runtime jar; default: the shipped one.",
     )
     iceberg_packages: str | None = Field(
         default=None,
@@ -104,7 +113,9 @@ class SparkIcebergResource(LazyPySparkResource):
     )
     shuffle_partitions: int = Field(default=4, description="spark.sql.shuffle.partitions.")
     driver_memory: str = Field(default="2g", description="spark.driver.memory.")
-    ui_enabled: bool = Field(default=True, description="Start the Spark UI (its URL is logged per run).")
+    ui_enabled: bool = Field(
+        default=True, description="Start the Spark UI (its URL is logged per run)."
+    )
     yarn_queue: str | None = Field(default=None, description="YARN queue (spark.yarn.queue).")
     executor_memory: str | None = Field(default=None, description="spark.executor.memory.")
     executor_cores: int | None = Field(default=None, description="spark.executor.cores.")
@@ -129,6 +140,11 @@ class SparkIcebergResource(LazyPySparkResource):
             if self.master.startswith("local") or self.master.startswith("spark://"):
                 require_java()
             self._spark_session = spark_session_from_config(self.effective_conf())
+            context = self._spark_session.sparkContext
+            get_dagster_logger().info(
+                f"Spark application {context.applicationId} on {context.master} "
+                f"(Spark UI: {context.uiWebUrl or 'disabled'})"
+            )
 
     def table(self, namespace: str, name: str) -> str:
         """Fully qualified Spark name of an Iceberg table, e.g. `lh.silver.silver_hourly`."""

@@ -110,9 +110,9 @@ def bronze_frame(
         "location_key",
         F.col("h.time").alias("time"),
         ts.alias("ts_utc"),
-        F.coalesce(F.to_date(ts), F.date_add("start_date", F.floor(F.col("pos") / 24).cast("int"))).alias(
-            "event_date"
-        ),
+        F.coalesce(
+            F.to_date(ts), F.date_add("start_date", F.floor(F.col("pos") / 24).cast("int"))
+        ).alias("event_date"),
         *[F.col(f"h.{v}").alias(v) for v in API_VARIABLES],
         "grid_latitude",
         "grid_longitude",

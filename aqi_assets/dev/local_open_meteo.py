@@ -1,0 +1,374 @@
+"""A local HTTP server that speaks Open-Meteo's air-quality format, for tests, demos and benchmarks.
+
+Data is a deterministic function of (grid-snapped coordinates, UTC hour, variable): the same
+request always returns the same numbers, in any process. Pollution spells of several days push
+PM2.5 above 55.5 µg/m³ (AQI >= 151) for runs that cross midnight. Faults (429, 5xx, slow,
+connection reset, malformed JSON, wrong list length, empty hourly) can be queued from Python or
+over HTTP (`POST /_control/faults`), and every call is counted (`GET /_control/stats`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+HISTORY_START = date(2022, 8, 1)
+FORECAST_DAYS = 5
+UG = "μg/m³"
+UNITS = {
+    "pm2_5": UG,
+    "pm10": UG,
+    "ozone": UG,
+    "nitrogen_dioxide": UG,
+    "sulphur_dioxide": UG,
+    "carbon_monoxide": UG,
+    "aerosol_optical_depth": "",
+    "dust": UG,
+    "uv_index": "",
+    "us_aqi": "USAQI",
+    "us_aqi_pm2_5": "USAQI",
+}
+FAULT_KINDS = {"status", "delay", "reset", "malformed_json", "wrong_length", "empty_hourly"}
+
+
+def snap(value: float, step: float) -> float:
+    """Snap a coordinate to the model grid, with the float noise the real API shows."""
+    return round(round(value / step) * step, 5) + (0.00002 if step == 0.4 else 0.0)
+
+
+def _unit_hash(*parts: float) -> float:
+    """A deterministic pseudo-random number in [0, 1) from numbers."""
+    x = (
+        math.sin(sum(p * k for p, k in zip(parts, (12.9898, 78.233, 37.719, 4.581), strict=False)))
+        * 43758.5453
+    )
+    return x - math.floor(x)
+
+
+def pm25_at(lat: float, lon: float, hour: int) -> float:
+    """PM2.5 at an hour (hours since the epoch): base level, daily cycle, multi-day spells, noise."""
+    base = 12 + 28 * _unit_hash(lat, lon)
+    hour_of_day = hour % 24
+    daily = 1 + 0.35 * math.sin(2 * math.pi * (hour_of_day - 4) / 24)
+    phase = 2 * math.pi * _unit_hash(lon, lat)
+    spell = max(0.0, math.sin(2 * math.pi * hour / (24 * 6.3) + phase)) ** 4 * 140
+    noise = (_unit_hash(lat, lon, hour) - 0.5) * 6
+    return round(max(0.5, base * daily + spell + noise), 1)
+
+
+def _us_aqi(pm25: float) -> int:
+    bands = ((9.0, 0, 50), (35.4, 51, 100), (55.4, 101, 150), (125.4, 151, 200), (225.4, 201, 300))
+    low = 0.0
+    for high, i_lo, i_hi in bands:
+        if pm25 <= high:
+            return round((i_hi - i_lo) / (high - low) * (pm25 - low) + i_lo)
+        low = high + 0.1
+    return 301 + min(199, round(pm25 - 225.5))
+
+
+def value(variable: str, lat: float, lon: float, hour: int) -> float | None:
+    """The deterministic value of one variable at one hour (None where the series is missing)."""
+    pm25 = pm25_at(lat, lon, hour)
+    hour_of_day = hour % 24
+    sun = max(0.0, math.sin(math.pi * (hour_of_day - 6) / 12))
+    if variable == "pm2_5":
+        return pm25
+    if variable == "pm10":
+        return round(pm25 * 1.45 + 4, 1)
+    if variable == "ozone":
+        return round(35 + 60 * sun + 10 * _unit_hash(hour, lat), 1)
+    if variable == "nitrogen_dioxide":
+        return round(8 + 0.35 * pm25, 1)
+    if variable == "sulphur_dioxide":
+        return round(3 + 0.12 * pm25, 1)
+    if variable == "carbon_monoxide":
+        return round(180 + 6.5 * pm25, 1)
+    if variable == "aerosol_optical_depth":
+        return round(0.08 + pm25 / 250, 3)
+    if variable == "dust":
+        return None if _unit_hash(lat, lon, 7) < 0.34 else round(1 + 4 * _unit_hash(hour, lon), 1)
+    if variable == "uv_index":
+        return round(9 * sun, 2)
+    if variable in ("us_aqi", "us_aqi_pm2_5"):
+        return float(_us_aqi(pm25))
+    raise KeyError(variable)
+
+
+class ApiError(Exception):
+    """An Open-Meteo style error answer."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class LocalOpenMeteo:
+    """The server: `with LocalOpenMeteo() as server: server.base_url`."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        today: date | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self._today = today
+        self.api_key = api_key
+        self._lock = threading.Lock()
+        self._faults: deque[dict[str, Any]] = deque()
+        self._permanent: dict[str, Any] | None = None
+        self._calls = 0
+        self.requests_log: list[dict[str, str]] = []
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def today(self) -> date:
+        return self._today or datetime.now(UTC).date()
+
+    @property
+    def calls(self) -> int:
+        """/v1/air-quality requests served (faulty answers included)."""
+        with self._lock:
+            return self._calls
+
+    def reset_counters(self) -> None:
+        """Forget the calls served so far."""
+        with self._lock:
+            self._calls = 0
+            self.requests_log.clear()
+
+    def set_faults(self, *faults: dict[str, Any], permanent: bool = False) -> None:
+        """Queue faults, one per coming call; `permanent=True` repeats the single fault forever.
+
+        Kinds: {"kind": "status", "status": 429, "retry_after": 1}, {"kind": "delay", "seconds": 2},
+        {"kind": "reset"}, {"kind": "malformed_json"}, {"kind": "wrong_length"}, {"kind": "empty_hourly"}.
+        """
+        unknown = [f for f in faults if f.get("kind") not in FAULT_KINDS]
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}; known: {sorted(FAULT_KINDS)}")
+        with self._lock:
+            if permanent:
+                self._permanent = faults[0]
+            else:
+                self._faults.extend(faults)
+
+    def clear_faults(self) -> None:
+        """No more faults."""
+        with self._lock:
+            self._faults.clear()
+            self._permanent = None
+
+    def _next_fault(self) -> dict[str, Any] | None:
+        with self._lock:
+            self._calls += 1
+            if self._faults:
+                return self._faults.popleft()
+            return self._permanent
+
+    def start(self) -> LocalOpenMeteo:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> LocalOpenMeteo:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def answer(self, query: dict[str, str]) -> Any:
+        """The JSON body for a valid request; ApiError otherwise."""
+        if self.api_key and query.get("apikey") != self.api_key:
+            raise ApiError("API key is missing or invalid")
+        try:
+            lats = [float(x) for x in query["latitude"].split(",")]
+            lons = [float(x) for x in query["longitude"].split(",")]
+        except (KeyError, ValueError):
+            raise ApiError("Parameter 'latitude' and 'longitude' must be lists of floats") from None
+        if len(lats) != len(lons):
+            raise ApiError(
+                "Parameter 'latitude' and 'longitude' must have the same number of elements"
+            )
+        variables = [v for v in query.get("hourly", "").split(",") if v]
+        for variable in variables:
+            if variable not in UNITS:
+                raise ApiError(
+                    f"Cannot initialize AirQualityVariable from invalid String value {variable}."
+                )
+        start, end = self._dates(query)
+        first_hour = int(
+            datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() // 3600
+        )
+        hours = range(first_hour, first_hour + ((end - start).days + 1) * 24)
+        horizon = int(
+            datetime.combine(
+                self.today + timedelta(days=FORECAST_DAYS), datetime.min.time(), UTC
+            ).timestamp()
+            // 3600
+        )
+        items = []
+        for index, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
+            glat, glon = snap(lat, 0.1), snap(lon, 0.4)
+            hourly: dict[str, list[Any]] = {
+                "time": [
+                    datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:%M") for h in hours
+                ]
+            }
+            for variable in variables:
+                hourly[variable] = [
+                    value(variable, glat, glon, h) if h < horizon else None for h in hours
+                ]
+            item: dict[str, Any] = {
+                "latitude": glat,
+                "longitude": glon,
+                "generationtime_ms": round(0.05 + 0.01 * len(variables), 4),
+                "utc_offset_seconds": 0,
+                "timezone": "GMT",
+                "timezone_abbreviation": "GMT",
+                "elevation": round(5 + 300 * _unit_hash(glat, glon), 1),
+                "hourly_units": {"time": "iso8601", **{v: UNITS[v] for v in variables}},
+                "hourly": hourly,
+            }
+            if index:
+                item["location_id"] = index
+            items.append(item)
+        return items if len(items) > 1 else items[0]
+
+    def _dates(self, query: dict[str, str]) -> tuple[date, date]:
+        allowed_end = self.today + timedelta(days=FORECAST_DAYS)
+        parsed = {}
+        for name in ("start_date", "end_date"):
+            raw = query.get(name, self.today.isoformat())
+            try:
+                parsed[name] = date.fromisoformat(raw)
+            except ValueError:
+                raise ApiError(f"Invalid date format for parameter '{name}': {raw}") from None
+            if not HISTORY_START <= parsed[name] <= allowed_end:
+                raise ApiError(
+                    f"Parameter '{name}' is out of allowed range from {HISTORY_START} to {allowed_end}"
+                )
+        if parsed["end_date"] < parsed["start_date"]:
+            raise ApiError("Parameter 'end_date' must be after 'start_date'")
+        return parsed["start_date"], parsed["end_date"]
+
+
+def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: tests and benchmarks read counters, not access logs."""
+
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            for key, val in (headers or {}).items():
+                self.send_header(key, val)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            self._send(status, json.dumps(payload).encode(), headers)
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if url.path == "/_control/stats":
+                return self._json(200, {"calls": server.calls})
+            if url.path != "/v1/air-quality":
+                return self._json(404, {"error": True, "reason": f"Not found: {url.path}"})
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            fault = server._next_fault()
+            with server._lock:
+                server.requests_log.append(query)
+            if fault and fault["kind"] == "status":
+                headers = (
+                    {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
+                )
+                reason = "Too many requests" if fault["status"] == 429 else "Internal server error"
+                return self._json(fault["status"], {"error": True, "reason": reason}, headers)
+            if fault and fault["kind"] == "delay":
+                time.sleep(float(fault.get("seconds", 1)))
+            try:
+                body = server.answer(query)
+            except ApiError as exc:
+                return self._json(exc.status, {"error": True, "reason": exc.reason})
+            if fault and fault["kind"] == "malformed_json":
+                return self._send(200, json.dumps(body).encode()[:-7] + b"<html>")
+            if fault and fault["kind"] == "wrong_length" and isinstance(body, list):
+                body = body[:-1]
+            if fault and fault["kind"] == "empty_hourly":
+                for item in body if isinstance(body, list) else [body]:
+                    item["hourly"] = {k: [] for k in item["hourly"]}
+            if fault and fault["kind"] == "reset":
+                return self._reset_mid_body(json.dumps(body).encode())
+            return self._json(200, body)
+
+        def _reset_mid_body(self, body: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+        def do_POST(self) -> None:
+            if urlparse(self.path).path != "/_control/faults":
+                return self._json(404, {"error": True, "reason": "Not found"})
+            length = int(self.headers.get("Content-Length", 0))
+            spec = json.loads(self.rfile.read(length) or b"{}")
+            try:
+                server.set_faults(*spec.get("faults", []), permanent=bool(spec.get("permanent")))
+            except ValueError as exc:
+                return self._json(400, {"error": True, "reason": str(exc)})
+            return self._json(200, {"ok": True})
+
+        def do_DELETE(self) -> None:
+            server.clear_faults()
+            return self._json(200, {"ok": True})
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until interrupted: `python -m aqi_assets.dev.local_open_meteo --port 8765`."""
+    parser = argparse.ArgumentParser(description="Local Open-Meteo air-quality server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    server = LocalOpenMeteo(args.host, args.port).start()
+    print(f"Local Open-Meteo serving at {server.base_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

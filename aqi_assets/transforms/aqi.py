@@ -1,0 +1,87 @@
+"""US EPA AQI from PM2.5: breakpoint tables, a Spark column expression and a Python reference."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+# (C low, C high, I low, I high) per band, µg/m³ truncated to 0.1.
+Band = tuple[str, str, int, int]
+
+
+class AqiTable(StrEnum):
+    """Selectable breakpoint tables (SPEC §5)."""
+
+    EPA_2024 = "epa_2024"
+    EPA_PRE_2024 = "epa_pre_2024"
+
+
+BREAKPOINTS: dict[AqiTable, tuple[Band, ...]] = {
+    AqiTable.EPA_2024: (
+        ("0.0", "9.0", 0, 50),
+        ("9.1", "35.4", 51, 100),
+        ("35.5", "55.4", 101, 150),
+        ("55.5", "125.4", 151, 200),
+        ("125.5", "225.4", 201, 300),
+        ("225.5", "325.4", 301, 500),
+    ),
+    AqiTable.EPA_PRE_2024: (
+        ("0.0", "12.0", 0, 50),
+        ("12.1", "35.4", 51, 100),
+        ("35.5", "55.4", 101, 150),
+        ("55.5", "150.4", 151, 200),
+        ("150.5", "250.4", 201, 300),
+        ("250.5", "350.4", 301, 400),
+        ("350.5", "500.4", 401, 500),
+    ),
+}
+MAX_AQI = 500
+AQI_CATEGORIES: tuple[tuple[str, int, int], ...] = (
+    ("Good", 0, 50),
+    ("Moderate", 51, 100),
+    ("Unhealthy for Sensitive Groups", 101, 150),
+    ("Unhealthy", 151, 200),
+    ("Very Unhealthy", 201, 300),
+    ("Hazardous", 301, MAX_AQI),
+)
+
+
+def truncated_pm25(pm25: Column) -> Column:
+    """PM2.5 truncated to one decimal, exactly (decimal arithmetic, not float)."""
+    return F.floor(pm25.cast("decimal(14,4)") * 10) / 10
+
+
+def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
+    """Integer AQI of a PM2.5 concentration; null for null, NaN or negative input; 500 above the table."""
+    c = truncated_pm25(pm25)
+    expression = F.when(pm25.isNull() | F.isnan(pm25) | (pm25 < 0), F.lit(None))
+    for c_lo, c_hi, i_lo, i_hi in BREAKPOINTS[table]:
+        lo, hi = Decimal(c_lo), Decimal(c_hi)
+        slope = F.lit(i_hi - i_lo).cast("decimal(10,4)") / F.lit(hi - lo)
+        value = F.round(slope * (c - F.lit(lo)) + F.lit(i_lo), 0)
+        expression = expression.when(c <= F.lit(hi), value)
+    return expression.otherwise(F.lit(MAX_AQI)).cast("int")
+
+
+def aqi_category_column(aqi: Column) -> Column:
+    """AQI category name; null for null AQI."""
+    expression = F.when(aqi.isNull(), F.lit(None))
+    for name, _, high in AQI_CATEGORIES:
+        expression = expression.when(aqi <= high, F.lit(name))
+    return expression.otherwise(F.lit(AQI_CATEGORIES[-1][0]))
+
+
+def aqi_from_pm25(value: float | None, table: AqiTable = AqiTable.EPA_2024) -> int | None:
+    """Pure-Python reference of `aqi_column` (independent implementation for checks and tests)."""
+    if value is None or value != value or value < 0:
+        return None
+    c = Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    for c_lo, c_hi, i_lo, i_hi in BREAKPOINTS[table]:
+        lo, hi = Decimal(c_lo), Decimal(c_hi)
+        if c <= hi:
+            exact = (Decimal(i_hi - i_lo) / (hi - lo)) * (c - lo) + i_lo
+            return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return MAX_AQI

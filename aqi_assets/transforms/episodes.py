@@ -1,0 +1,90 @@
+"""Pollution episodes: maximal runs of consecutive high-AQI hours (gaps and islands)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.aqi import aqi_category_column
+
+EPISODE_COLUMNS = (
+    "episode_id",
+    "location_key",
+    "start_ts",
+    "end_ts",
+    "start_date",
+    "duration_hours",
+    "avg_aqi",
+    "max_aqi",
+    "severity_level",
+    "aqi_threshold",
+    "is_ongoing",
+)
+
+
+def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int = 4) -> DataFrame:
+    """Episodes from hourly rows (location_key, ts_utc, aqi), computed whole across days.
+
+    A missing hour or a null AQI ends a run. `is_ongoing` marks an episode whose last hour is
+    the location's last available hour (the newest row of that location, whatever its AQI).
+    """
+    last_hour = hourly.groupBy("location_key").agg(F.max("ts_utc").alias("last_available"))
+    hour_number = (F.unix_timestamp("ts_utc") / 3600).cast("long")
+    high = hourly.where(F.col("aqi") >= aqi_threshold).withColumn("hour_number", hour_number)
+    # Consecutive hours share hour_number - row_number: that difference names the island.
+    by_time = Window.partitionBy("location_key").orderBy("hour_number")
+    islands = high.withColumn("island", F.col("hour_number") - F.row_number().over(by_time))
+    runs = islands.groupBy("location_key", "island").agg(
+        F.min("ts_utc").alias("start_ts"),
+        F.max("ts_utc").alias("end_ts"),
+        F.count("*").cast("int").alias("duration_hours"),
+        F.avg("aqi").alias("avg_aqi"),
+        F.max("aqi").cast("int").alias("max_aqi"),
+    )
+    episodes = runs.where(F.col("duration_hours") >= min_hours).join(last_hour, "location_key")
+    episode_id = F.substring(
+        F.sha2(
+            F.concat_ws(
+                "|",
+                "location_key",
+                F.date_format("start_ts", "yyyy-MM-dd'T'HH:mm"),
+                F.lit(str(aqi_threshold)),
+            ),
+            256,
+        ),
+        1,
+        16,
+    )
+    return episodes.select(
+        episode_id.alias("episode_id"),
+        "location_key",
+        "start_ts",
+        "end_ts",
+        F.to_date("start_ts").alias("start_date"),
+        "duration_hours",
+        "avg_aqi",
+        "max_aqi",
+        aqi_category_column(F.col("max_aqi")).alias("severity_level"),
+        F.lit(aqi_threshold).cast("int").alias("aqi_threshold"),
+        (F.col("end_ts") == F.col("last_available")).alias("is_ongoing"),
+    )
+
+
+def affected_start_dates(
+    new_episodes: DataFrame, old_episodes: DataFrame, window_start: datetime, window_end: datetime
+) -> DataFrame:
+    """Start days whose episodes a run over [window_start, window_end) may have changed.
+
+    New hours inside the window can extend, merge, split or end episodes that touch it, and an
+    episode that ended the hour before the window, or starts at its end, can merge with new
+    data inside it. So every old or new episode whose [start_ts, end_ts] meets
+    [window_start - 1h, window_end] is rewritten, in the partition of its own start day.
+    """
+    lo = F.lit(window_start - timedelta(hours=1)).cast("timestamp")
+    hi = F.lit(window_end).cast("timestamp")
+    touching = (F.col("end_ts") >= lo) & (F.col("start_ts") <= hi)
+    columns = ["start_date", "start_ts", "end_ts"]
+    both = new_episodes.select(*columns).unionByName(old_episodes.select(*columns))
+    return both.where(touching).select("start_date").distinct()

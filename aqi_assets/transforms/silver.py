@@ -1,0 +1,113 @@
+"""Bronze rows -> silver hours (typed, validated, deduplicated, with AQI) and rejects with reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.aqi import AqiTable, aqi_category_column, aqi_column
+
+# Open-Meteo variable -> silver column.
+POLLUTANT_COLUMNS: dict[str, str] = {
+    "pm2_5": "pm25",
+    "pm10": "pm10",
+    "ozone": "o3",
+    "nitrogen_dioxide": "no2",
+    "sulphur_dioxide": "so2",
+    "carbon_monoxide": "co",
+    "aerosol_optical_depth": "aod",
+    "dust": "dust",
+    "uv_index": "uv_index",
+}
+CROSS_CHECK_COLUMNS = ("us_aqi", "us_aqi_pm2_5")
+
+# Physically plausible [min, max] per silver column; the single source for silver and checks.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "pm25": (0.0, 1500.0),
+    "pm10": (0.0, 3000.0),
+    "o3": (0.0, 1200.0),
+    "no2": (0.0, 1500.0),
+    "so2": (0.0, 2500.0),
+    "co": (0.0, 100000.0),
+    "aod": (0.0, 10.0),
+    "dust": (0.0, 10000.0),
+    "uv_index": (0.0, 20.0),
+}
+
+SILVER_COLUMNS = (
+    "location_key",
+    "ts_utc",
+    "date_key",
+    "time_key",
+    *POLLUTANT_COLUMNS.values(),
+    *CROSS_CHECK_COLUMNS,
+    "aqi",
+    "aqi_category",
+    "ingested_at",
+    "batch_id",
+    "row_hash",
+)
+DUPLICATE = "duplicate_superseded"
+
+
+def rejection_reason(known_locations: list[str]) -> Column:
+    """The first validation rule a bronze row breaks, as a stable reason string; null if valid."""
+    reason = F.when(F.col("ts_utc").isNull(), F.lit("unparseable_timestamp")).when(
+        ~F.col("location_key").isin(known_locations) | F.col("location_key").isNull(),
+        F.lit("unknown_location"),
+    )
+    for source, column in POLLUTANT_COLUMNS.items():
+        value = F.col(source)
+        low, high = VALUE_RANGES[column]
+        reason = (
+            reason.when(F.isnan(value), F.lit(f"not_a_number:{column}"))
+            .when(value < low, F.lit(f"negative_value:{column}"))
+            .when(value > high, F.lit(f"out_of_range:{column}"))
+        )
+    return reason
+
+
+def clean_bronze(
+    bronze: DataFrame,
+    known_locations: list[str],
+    aqi_table: AqiTable,
+    rejected_at: Column | datetime,
+) -> tuple[DataFrame, DataFrame]:
+    """Split bronze into (silver, rejects); every input row lands in exactly one of them.
+
+    Valid rows are deduplicated on (location_key, ts_utc) keeping the latest ingest (then the
+    highest batch id and row hash, so ties resolve the same way every time); the losers are
+    rejected as `duplicate_superseded`.
+    """
+    latest_first = Window.partitionBy("location_key", "ts_utc").orderBy(
+        F.col("ingested_at").desc(), F.col("batch_id").desc(), F.col("row_hash").desc()
+    )
+    validated = bronze.withColumn("reason", rejection_reason(known_locations))
+    ranked = validated.withColumn(
+        "reason",
+        F.when(F.col("reason").isNotNull(), F.col("reason")).when(
+            F.row_number().over(latest_first) > 1, F.lit(DUPLICATE)
+        ),
+    )
+    when = rejected_at if isinstance(rejected_at, Column) else F.lit(rejected_at).cast("timestamp")
+    rejects = ranked.where(F.col("reason").isNotNull()).select(
+        *bronze.columns, "reason", when.alias("rejected_at")
+    )
+    kept = ranked.where(F.col("reason").isNull())
+    pm25 = F.col("pm2_5")
+    silver = kept.select(
+        "location_key",
+        "ts_utc",
+        F.date_format("ts_utc", "yyyyMMdd").cast("int").alias("date_key"),
+        F.hour("ts_utc").alias("time_key"),
+        *[F.col(source).alias(column) for source, column in POLLUTANT_COLUMNS.items()],
+        *CROSS_CHECK_COLUMNS,
+        aqi_column(pm25, aqi_table).alias("aqi"),
+        aqi_category_column(aqi_column(pm25, aqi_table)).alias("aqi_category"),
+        "ingested_at",
+        "batch_id",
+        "row_hash",
+    )
+    return silver, rejects

@@ -1,0 +1,210 @@
+"""Read the lakehouse's Iceberg tables without Spark: pyiceberg on the Hadoop catalog's files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+from dagster import ConfigurableResource
+from pyarrow import fs as pafs
+from pydantic import Field
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.table import StaticTable, Table
+
+RowFilter = str | BooleanExpression
+_METADATA_NAME = re.compile(r"v(\d+)(?:\.gz)?\.metadata\.json")
+
+
+class TableNotFoundError(LookupError):
+    """The Iceberg table has no metadata file in the warehouse (never written)."""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """One Iceberg snapshot (commit) with its record counts from the snapshot summary."""
+
+    snapshot_id: int
+    parent_id: int | None
+    committed_at: datetime
+    operation: str
+    added_records: int
+    deleted_records: int
+    total_records: int
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """Live data of one partition: its values by partition field name (days as `date`)."""
+
+    partition: dict[str, Any]
+    record_count: int
+    file_count: int
+
+
+@dataclass(frozen=True)
+class DataFileInfo:
+    """One live data file of the current snapshot."""
+
+    path: str
+    record_count: int
+    file_size_in_bytes: int
+    partition: dict[str, Any]
+
+
+def _metadata_name(fs: pafs.FileSystem, metadata_dir: str, version: int) -> str | None:
+    for name in (f"v{version}.metadata.json", f"v{version}.gz.metadata.json"):
+        if fs.get_file_info(f"{metadata_dir}/{name}").type == pafs.FileType.File:
+            return name
+    return None
+
+
+def _hinted_version(fs: pafs.FileSystem, metadata_dir: str) -> int | None:
+    hint = f"{metadata_dir}/version-hint.text"
+    if fs.get_file_info(hint).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(hint) as stream:
+        text = stream.read().decode().strip()
+    return int(text) if text.isdigit() else None
+
+
+def _newest_metadata_name(fs: pafs.FileSystem, metadata_dir: str) -> str | None:
+    """Resolve like Iceberg's HadoopTableOperations: the version hint, else the highest listed
+    vN, then step over newer commits the hint does not show yet."""
+    version = _hinted_version(fs, metadata_dir)
+    name = None if version is None else _metadata_name(fs, metadata_dir, version)
+    if version is None or name is None:
+        listing = fs.get_file_info(pafs.FileSelector(metadata_dir, allow_not_found=True))
+        matches = [m for info in listing if (m := _METADATA_NAME.fullmatch(info.base_name))]
+        if not matches:
+            return None
+        newest = max(matches, key=lambda m: int(m.group(1)))
+        version, name = int(newest.group(1)), newest.group(0)
+    while (newer := _metadata_name(fs, metadata_dir, version + 1)) is not None:
+        version, name = version + 1, newer
+    return name
+
+
+def _partition(value: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(value or {})
+
+
+class LakehouseReader(ConfigurableResource):
+    """Read-only access to the lakehouse's Iceberg tables through pyiceberg (no Spark, no JVM).
+
+    Every call re-resolves the newest metadata file, so it always sees the latest commit.
+    """
+
+    warehouse: str = Field(
+        description="Iceberg warehouse of the Hadoop catalog: a path or a file:// / hdfs:// URI."
+    )
+
+    def _locate(self, namespace: str, name: str) -> tuple[pafs.FileSystem, str, str]:
+        """Filesystem, the table folder as it sees it, and the table location for pyiceberg."""
+        parsed = urlparse(self.warehouse)
+        if parsed.scheme in ("", "file"):
+            root = str(Path(unquote(parsed.path)).expanduser().resolve())
+            folder = f"{root}/{namespace}/{name}"
+            return pafs.LocalFileSystem(), folder, folder
+        fs, root = pafs.FileSystem.from_uri(self.warehouse)
+        suffix = f"{namespace}/{name}"
+        return fs, f"{root.rstrip('/')}/{suffix}", f"{self.warehouse.rstrip('/')}/{suffix}"
+
+    def _metadata_location(self, namespace: str, name: str) -> str | None:
+        fs, folder, location = self._locate(namespace, name)
+        newest = _newest_metadata_name(fs, f"{folder}/metadata")
+        return None if newest is None else f"{location}/metadata/{newest}"
+
+    def table_exists(self, namespace: str, name: str) -> bool:
+        """Whether the table has been created (has a metadata file)."""
+        return self._metadata_location(namespace, name) is not None
+
+    def load(self, namespace: str, name: str) -> Table:
+        """The table at its newest commit; raises TableNotFoundError when it does not exist."""
+        location = self._metadata_location(namespace, name)
+        if location is None:
+            raise TableNotFoundError(
+                f"Iceberg table {namespace}.{name} does not exist in warehouse {self.warehouse}: "
+                f"materialize the `{name}` asset first."
+            )
+        return StaticTable.from_metadata(location)
+
+    def snapshots(self, namespace: str, name: str) -> list[SnapshotInfo]:
+        """Every snapshot still in the table metadata, oldest first."""
+        table = self.load(namespace, name)
+        infos = []
+        for snapshot in sorted(table.snapshots(), key=lambda s: s.timestamp_ms):
+            summary = snapshot.summary
+            infos.append(
+                SnapshotInfo(
+                    snapshot_id=snapshot.snapshot_id,
+                    parent_id=snapshot.parent_snapshot_id,
+                    committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
+                    operation=summary.operation.value if summary else "",
+                    added_records=int((summary and summary["added-records"]) or 0),
+                    deleted_records=int((summary and summary["deleted-records"]) or 0),
+                    total_records=int((summary and summary["total-records"]) or 0),
+                )
+            )
+        return infos
+
+    def current_snapshot_id(self, namespace: str, name: str) -> int | None:
+        """Id of the current snapshot, None for a table that was never written to."""
+        snapshot = self.load(namespace, name).current_snapshot()
+        return None if snapshot is None else snapshot.snapshot_id
+
+    def partitions(self, namespace: str, name: str) -> list[PartitionInfo]:
+        """Live partitions of the current snapshot (one entry with `{}` when unpartitioned)."""
+        table = self.load(namespace, name)
+        if table.current_snapshot() is None:
+            return []
+        rows = table.inspect.partitions().to_pylist()
+        return [
+            PartitionInfo(_partition(row.get("partition")), row["record_count"], row["file_count"])
+            for row in rows
+        ]
+
+    def row_count(self, namespace: str, name: str, row_filter: RowFilter | None = None) -> int:
+        """Live rows, from the snapshot summary when unfiltered and free of deletes, else a scan."""
+        table = self.load(namespace, name)
+        snapshot = table.current_snapshot()
+        if snapshot is None:
+            return 0
+        summary = snapshot.summary
+        deletes = summary and any(
+            int(summary[key] or 0) for key in ("total-position-deletes", "total-equality-deletes")
+        )
+        if row_filter is None and summary and summary["total-records"] is not None and not deletes:
+            return int(summary["total-records"])
+        return table.scan(row_filter=row_filter or AlwaysTrue()).count()
+
+    def read_arrow(
+        self,
+        namespace: str,
+        name: str,
+        row_filter: RowFilter | None = None,
+        selected_fields: tuple[str, ...] = ("*",),
+    ) -> pa.Table:
+        """The table's current rows (optionally filtered and projected) as a pyarrow Table."""
+        scan = self.load(namespace, name).scan(
+            row_filter=row_filter or AlwaysTrue(), selected_fields=selected_fields
+        )
+        return scan.to_arrow()
+
+    def files(self, namespace: str, name: str) -> list[DataFileInfo]:
+        """Live data files of the current snapshot (delete files excluded)."""
+        columns = ["file_path", "record_count", "file_size_in_bytes", "partition"]
+        rows = self.load(namespace, name).inspect.data_files().select(columns).to_pylist()
+        return [
+            DataFileInfo(
+                row["file_path"],
+                row["record_count"],
+                row["file_size_in_bytes"],
+                _partition(row["partition"]),
+            )
+            for row in rows
+        ]
