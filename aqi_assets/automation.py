@@ -12,7 +12,8 @@ HOURLY_CRON = "5 * * * *"
 LATE_DATA_CRON = "5 0-5 * * *"
 REFERENCE_CRON = "15 0 * * *"
 TODAY = dg.AutomationCondition.in_latest_time_window()
-TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=1))
+# "within 2 days of the end of the latest window" = the windows of today and yesterday.
+TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
 ROOT_INGEST_KEYS = {dg.AssetKey("bronze_raw")}
 REFERENCE_KEYS = {dg.AssetKey(k) for k in ("dim_location", "dim_pollutant", "dim_time")}
 

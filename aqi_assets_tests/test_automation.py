@@ -7,8 +7,19 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
+from aqi_assets.checks import CHECKS
+from aqi_assets.definitions import build_definitions
+from aqi_assets.settings import load_settings
+
 TODAY = "2026-03-10"
 YESTERDAY = "2026-03-09"
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
+    """The real code location (assets, checks, sensors) on a scratch warehouse."""
+    warehouse = tmp_path_factory.mktemp("automation-warehouse")
+    return build_definitions(load_settings({"AQI_WAREHOUSE": warehouse.as_uri()}))
 
 
 @pytest.fixture
@@ -39,54 +50,64 @@ def materialized(instance: dg.DagsterInstance, key: str, partition: str | None =
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
 
 
-def test_bronze_refreshes_today_every_hour(lakehouse_assets, instance) -> None:
-    result = evaluate_pair(lakehouse_assets, instance, at(10, 0), at(10, 6))
+def test_bronze_refreshes_today_every_hour(defs, instance) -> None:
+    result = evaluate_pair(defs, instance, at(10, 0), at(10, 6))
     assert requested(result, "bronze_raw") == {TODAY}
     quiet = dg.evaluate_automation_conditions(
-        defs=lakehouse_assets, instance=instance, evaluation_time=at(10, 30), cursor=result.cursor
+        defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=result.cursor
     )
     assert requested(quiet, "bronze_raw") == set()
 
 
-def test_yesterday_is_refreshed_in_the_early_hours(lakehouse_assets, instance) -> None:
-    early = evaluate_pair(lakehouse_assets, instance, at(2, 0), at(2, 6))
+def test_yesterday_is_refreshed_in_the_early_hours(defs, instance) -> None:
+    early = evaluate_pair(defs, instance, at(2, 0), at(2, 6))
     assert requested(early, "bronze_raw") == {TODAY, YESTERDAY}
-    late = evaluate_pair(lakehouse_assets, instance, at(9, 0), at(9, 6))
+    late = evaluate_pair(defs, instance, at(9, 0), at(9, 6))
     assert requested(late, "bronze_raw") == {TODAY}
 
 
-def test_downstream_follows_upstream_and_stops_at_a_failed_blocking_check(
-    lakehouse_assets, instance
-) -> None:
-    for key in ("dim_location", "dim_pollutant", "dim_time"):
-        materialized(instance, key)
-    materialized(instance, "dim_date", TODAY)
-    first = dg.evaluate_automation_conditions(
-        defs=lakehouse_assets, instance=instance, evaluation_time=at(10, 20)
-    )
-    materialized(instance, "bronze_raw", TODAY)
-    after_bronze = dg.evaluate_automation_conditions(
-        defs=lakehouse_assets, instance=instance, evaluation_time=at(10, 21), cursor=first.cursor
-    )
-    assert requested(after_bronze, "silver_hourly") == {TODAY}
-    assert requested(after_bronze, "fact_hourly") == {TODAY}, (
-        "requested in the same run, after silver"
-    )
-
-    materialized(instance, "silver_hourly", TODAY)
+def report_check(instance: dg.DagsterInstance, name: str, passed: bool) -> None:
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
             asset_key=dg.AssetKey("silver_hourly"),
-            check_name="unique_key",
-            passed=False,
+            check_name=name,
+            passed=passed,
             blocking=True,
             partition=TODAY,
         )
     )
-    gated = dg.evaluate_automation_conditions(
-        defs=lakehouse_assets,
-        instance=instance,
-        evaluation_time=at(10, 30),
-        cursor=after_bronze.cursor,
+
+
+@pytest.fixture
+def bronze_landed(defs, instance):
+    """Reference dims and today's dim_date exist; bronze just landed today's partition."""
+    for key in ("dim_location", "dim_pollutant", "dim_time"):
+        materialized(instance, key)
+    materialized(instance, "dim_date", TODAY)
+    first = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(10, 20)
     )
-    assert requested(gated, "fact_hourly") == set()
+    materialized(instance, "bronze_raw", TODAY)
+    return dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(10, 21), cursor=first.cursor
+    )
+
+
+def test_silver_follows_bronze_and_gold_waits_for_its_checks(bronze_landed) -> None:
+    assert requested(bronze_landed, "silver_hourly") == {TODAY}
+    assert requested(bronze_landed, "fact_hourly") == set()
+
+
+@pytest.mark.parametrize(("unique_passed", "expected"), [(True, {TODAY}), (False, set())])
+def test_gold_follows_silver_only_when_blocking_checks_pass(
+    defs, instance, bronze_landed, unique_passed: bool, expected: set[str]
+) -> None:
+    materialized(instance, "silver_hourly", TODAY)
+    materialized(instance, "silver_rejects", TODAY)
+    for decl in CHECKS["silver_hourly"]:
+        if decl.blocking:
+            report_check(instance, decl.name, unique_passed or decl.name != "unique_key")
+    after = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=bronze_landed.cursor
+    )
+    assert requested(after, "fact_hourly") == expected

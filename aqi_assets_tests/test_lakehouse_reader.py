@@ -87,7 +87,9 @@ def test_snapshots_follow_spark_commits_and_rewrites_replace(
     assert [s.snapshot_id for s in after] == _spark_snapshot_ids(session, hourly_table)
     assert len(after) == len(before) + 1
     latest = after[-1]
-    assert reader.current_snapshot_id("silver", "hourly") == latest.snapshot_id == written.snapshot_id
+    assert (
+        reader.current_snapshot_id("silver", "hourly") == latest.snapshot_id == written.snapshot_id
+    )
     assert latest.parent_id == before[-1].snapshot_id
     assert (latest.operation, latest.added_records, latest.deleted_records) == ("overwrite", 72, 72)
     assert latest.total_records == 72
@@ -157,3 +159,21 @@ def test_unpartitioned_table_has_one_partition(
     [partition] = reader.partitions("gold", "dim_pollutant")
     assert (partition.partition, partition.record_count) == ({}, 10)
     assert all(f.partition == {} for f in reader.files("gold", "dim_pollutant"))
+
+
+def test_created_but_never_written_table_is_empty(
+    session: SparkSession, spark_resource: SparkIcebergResource, reader: LakehouseReader
+) -> None:
+    session.sql(f"CREATE NAMESPACE {spark_resource.catalog_name}.silver")
+    session.sql(
+        f"CREATE TABLE {spark_resource.table('silver', 'hourly')} (ts timestamp, pm2_5 double) "
+        "USING iceberg PARTITIONED BY (days(ts))"
+    )
+
+    assert reader.table_exists("silver", "hourly")
+    assert reader.current_snapshot_id("silver", "hourly") is None
+    assert reader.snapshots("silver", "hourly") == []
+    assert reader.partitions("silver", "hourly") == []
+    assert reader.files("silver", "hourly") == []
+    assert reader.row_count("silver", "hourly") == 0
+    assert reader.read_arrow("silver", "hourly").num_rows == 0

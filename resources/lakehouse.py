@@ -15,9 +15,11 @@ from pyarrow import fs as pafs
 from pydantic import Field
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.table import StaticTable, Table
+from pyiceberg.table.snapshots import Snapshot
 
 RowFilter = str | BooleanExpression
 _METADATA_NAME = re.compile(r"v(\d+)(?:\.gz)?\.metadata\.json")
+_DELETE_TOTALS = ("total-position-deletes", "total-equality-deletes")
 
 
 class TableNotFoundError(LookupError):
@@ -89,6 +91,22 @@ def _newest_metadata_name(fs: pafs.FileSystem, metadata_dir: str) -> str | None:
     return name
 
 
+def _local_root(warehouse: str) -> str | None:
+    """Absolute local path of a plain-path or file: warehouse; None for a remote one."""
+    parsed = urlparse(warehouse)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return str(Path(unquote(parsed.path) if parsed.scheme else warehouse).expanduser().resolve())
+
+
+def _summary_int(snapshot: Snapshot, key: str) -> int:
+    return int((snapshot.summary[key] if snapshot.summary else None) or 0)
+
+
+def _or_all(row_filter: RowFilter | None) -> RowFilter:
+    return AlwaysTrue() if row_filter is None else row_filter
+
+
 def _partition(value: dict[str, Any] | None) -> dict[str, Any]:
     return dict(value or {})
 
@@ -105,13 +123,11 @@ class LakehouseReader(ConfigurableResource):
 
     def _locate(self, namespace: str, name: str) -> tuple[pafs.FileSystem, str, str]:
         """Filesystem, the table folder as it sees it, and the table location for pyiceberg."""
-        parsed = urlparse(self.warehouse)
-        if parsed.scheme in ("", "file"):
-            root = str(Path(unquote(parsed.path)).expanduser().resolve())
-            folder = f"{root}/{namespace}/{name}"
-            return pafs.LocalFileSystem(), folder, folder
-        fs, root = pafs.FileSystem.from_uri(self.warehouse)
         suffix = f"{namespace}/{name}"
+        local = _local_root(self.warehouse)
+        if local is not None:
+            return pafs.LocalFileSystem(), f"{local}/{suffix}", f"{local}/{suffix}"
+        fs, root = pafs.FileSystem.from_uri(self.warehouse)
         return fs, f"{root.rstrip('/')}/{suffix}", f"{self.warehouse.rstrip('/')}/{suffix}"
 
     def _metadata_location(self, namespace: str, name: str) -> str | None:
@@ -136,21 +152,18 @@ class LakehouseReader(ConfigurableResource):
     def snapshots(self, namespace: str, name: str) -> list[SnapshotInfo]:
         """Every snapshot still in the table metadata, oldest first."""
         table = self.load(namespace, name)
-        infos = []
-        for snapshot in sorted(table.snapshots(), key=lambda s: s.timestamp_ms):
-            summary = snapshot.summary
-            infos.append(
-                SnapshotInfo(
-                    snapshot_id=snapshot.snapshot_id,
-                    parent_id=snapshot.parent_snapshot_id,
-                    committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
-                    operation=summary.operation.value if summary else "",
-                    added_records=int((summary and summary["added-records"]) or 0),
-                    deleted_records=int((summary and summary["deleted-records"]) or 0),
-                    total_records=int((summary and summary["total-records"]) or 0),
-                )
+        return [
+            SnapshotInfo(
+                snapshot_id=snapshot.snapshot_id,
+                parent_id=snapshot.parent_snapshot_id,
+                committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
+                operation=snapshot.summary.operation.value if snapshot.summary else "",
+                added_records=_summary_int(snapshot, "added-records"),
+                deleted_records=_summary_int(snapshot, "deleted-records"),
+                total_records=_summary_int(snapshot, "total-records"),
             )
-        return infos
+            for snapshot in sorted(table.snapshots(), key=lambda s: s.timestamp_ms)
+        ]
 
     def current_snapshot_id(self, namespace: str, name: str) -> int | None:
         """Id of the current snapshot, None for a table that was never written to."""
@@ -174,13 +187,11 @@ class LakehouseReader(ConfigurableResource):
         snapshot = table.current_snapshot()
         if snapshot is None:
             return 0
-        summary = snapshot.summary
-        deletes = summary and any(
-            int(summary[key] or 0) for key in ("total-position-deletes", "total-equality-deletes")
-        )
-        if row_filter is None and summary and summary["total-records"] is not None and not deletes:
-            return int(summary["total-records"])
-        return table.scan(row_filter=row_filter or AlwaysTrue()).count()
+        total = snapshot.summary["total-records"] if snapshot.summary else None
+        has_deletes = any(_summary_int(snapshot, key) for key in _DELETE_TOTALS)
+        if row_filter is None and total is not None and not has_deletes:
+            return int(total)
+        return table.scan(row_filter=_or_all(row_filter)).count()
 
     def read_arrow(
         self,
@@ -191,7 +202,7 @@ class LakehouseReader(ConfigurableResource):
     ) -> pa.Table:
         """The table's current rows (optionally filtered and projected) as a pyarrow Table."""
         scan = self.load(namespace, name).scan(
-            row_filter=row_filter or AlwaysTrue(), selected_fields=selected_fields
+            row_filter=_or_all(row_filter), selected_fields=selected_fields
         )
         return scan.to_arrow()
 
