@@ -1,6 +1,5 @@
 """Bronze layer: hourly Open-Meteo air quality, as received, in `bronze.bronze_raw`."""
 
-
 from datetime import timedelta
 
 import dagster as dg

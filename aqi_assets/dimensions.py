@@ -1,6 +1,5 @@
 """Gold dimensions: location, pollutant and hour-of-day from reference data; dates by partition."""
 
-
 import dagster as dg
 from pyspark.sql import functions as F
 

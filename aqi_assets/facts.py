@@ -1,6 +1,5 @@
 """Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
 
-
 from datetime import timedelta
 
 import dagster as dg

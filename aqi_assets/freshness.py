@@ -1,6 +1,5 @@
 """Freshness: today's partition of the hourly tables must have been refreshed within 2 hours."""
 
-
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 

@@ -1,6 +1,5 @@
 """Silver layer: typed, validated, deduplicated hours (`silver_hourly`) and what failed (`silver_rejects`)."""
 
-
 import dagster as dg
 from pyspark.sql import functions as F
 

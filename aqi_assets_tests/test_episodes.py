@@ -45,7 +45,7 @@ def test_exactly_min_hours_is_an_episode_and_one_short_is_not(spark) -> None:
 
 def test_a_missing_hour_splits_a_run(spark) -> None:
     values = [160] * 10
-    found = episodes(spark, {"a": values + [50]}, skip={3})
+    found = episodes(spark, {"a": [*values, 50]}, skip={3})
     assert [(e["start_ts"].hour, e["duration_hours"]) for e in found] == [(4, 6)]
 
 
