@@ -39,7 +39,7 @@ def reference_condition() -> dg.AutomationCondition:
     """Rebuild reference dimensions daily (picks up edited reference files) and when missing."""
     return (
         dg.AutomationCondition.on_cron(REFERENCE_CRON, "UTC") | dg.AutomationCondition.on_missing()
-    )
+    ).with_label("daily at 00:15 UTC, or when missing")
 
 
 def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
