@@ -34,13 +34,16 @@ def test_freshness_flags_stale_and_clears_when_fresh_data_lands() -> None:
 
         first = land(instance, today)
         fresh = run_checks(instance, first + timedelta(minutes=30))
-        assert fresh["silver_hourly"].passed and fresh["fact_hourly"].passed
+        assert fresh["silver_hourly"].passed
+        assert fresh["fact_hourly"].passed
 
         stale = run_checks(instance, first + timedelta(hours=3))
-        assert not stale["silver_hourly"].passed and not stale["fact_hourly"].passed
+        assert not stale["silver_hourly"].passed
+        assert not stale["fact_hourly"].passed
         assert stale["fact_hourly"].metadata["lag_minutes"].value >= 179
         assert stale["fact_hourly"].severity == dg.AssetCheckSeverity.WARN
 
         second = land(instance, today)
         cleared = run_checks(instance, second + timedelta(minutes=5))
-        assert cleared["silver_hourly"].passed and cleared["fact_hourly"].passed
+        assert cleared["silver_hourly"].passed
+        assert cleared["fact_hourly"].passed
