@@ -49,7 +49,6 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         session = spark.spark_session
         frame = bronze_frame(session, fetched.items, ingested_at=utc_now(), batch_id=context.run_id)
         return publish_window(
-            context,
             spark,
             tables.BRONZE_RAW,
             frame,

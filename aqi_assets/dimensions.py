@@ -68,7 +68,7 @@ def build_dim_date(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         start, end = window.start.date(), window.end.date()
         df = dims.dim_date(spark.spark_session, start, end)
         return publish_window(
-            context, spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")]
+            spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")]
         )
 
     return dim_date

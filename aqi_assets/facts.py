@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from aqi_assets import checks, tables
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.publish import Audit, publish_window
+from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.tables import Layer, Table
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily
@@ -75,6 +75,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         pool="iceberg_fact_hourly",
         **COMMON,
     )
+    @gated
     def fact_hourly(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource
     ) -> dg.MaterializeResult:
@@ -92,7 +93,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             warnings=lambda write, _: [checks.row_count_drop("fact_hourly", write)],
         )
         return publish_window(
-            context,
             spark,
             tables.FACT_HOURLY,
             silver.select(*FACT_HOURLY_COLUMNS),
@@ -115,6 +115,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         pool="iceberg_fact_city_daily",
         **COMMON,
     )
+    @gated
     def fact_city_daily(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ) -> dg.MaterializeResult:
@@ -134,7 +135,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints))
         return publish_window(
-            context,
             spark,
             tables.FACT_CITY_DAILY,
             df,
@@ -158,6 +158,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         pool="iceberg_fact_episode",
         **COMMON,
     )
+    @gated
     def fact_episode(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ) -> dg.MaterializeResult:
@@ -189,7 +190,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 ],
             )
             result = publish_window(
-                context,
                 spark,
                 tables.FACT_EPISODE,
                 episodes.where(window_condition("start_date", write_start, write_end)),

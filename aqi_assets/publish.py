@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +21,31 @@ WarningChecks = Callable[[WriteResult, DataFrame], list[dg.AssetCheckResult]]
 
 
 class BlockingCheckFailed(dg.Failure):
-    """A blocking check failed: nothing was committed."""
+    """A blocking check failed: nothing was committed. `results` are the check results to report."""
+
+    def __init__(self, description: str, results: list[dg.AssetCheckResult]) -> None:
+        super().__init__(description, metadata={"failed_checks": failed_names(results)})
+        self.results = results
+
+
+def failed_names(results: Sequence[dg.AssetCheckResult]) -> str:
+    """Comma-separated names of the checks that did not pass."""
+    return ", ".join(r.check_name for r in results if not r.passed)
+
+
+def gated(compute: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
+    """Wrap an asset body so blocking check results are reported before its step fails."""
+
+    @functools.wraps(compute)
+    def body(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            out = compute(*args, **kwargs)
+            yield from (out if isinstance(out, Iterator) else [out])
+        except BlockingCheckFailed as failure:
+            yield from failure.results
+            raise
+
+    return body
 
 
 @dataclass(frozen=True)
@@ -34,30 +59,15 @@ class Audit:
     extra_results: list[dg.AssetCheckResult] = field(default_factory=list)
 
 
-def _audit_before_commit(
-    context: dg.AssetExecutionContext, audit: Audit, frame: DataFrame, table: str
-) -> list[dg.AssetCheckResult]:
+def _audit_before_commit(audit: Audit, frame: DataFrame, table: str) -> list[dg.AssetCheckResult]:
     results = [
         evaluate_frame_check(audit.asset, check, frame, audit.keys) for check in audit.blocking
     ]
-    failed = [r for r in results if not r.passed]
-    if failed:
-        for r in results:
-            context.log_event(
-                dg.AssetCheckEvaluation(
-                    asset_key=dg.AssetKey(audit.asset),
-                    check_name=r.check_name,
-                    passed=r.passed,
-                    metadata=r.metadata,
-                    severity=r.severity,
-                    blocking=True,
-                )
-            )
-        names = ", ".join(r.check_name for r in failed)
+    if not all(r.passed for r in results):
         raise BlockingCheckFailed(
-            f"Blocking checks failed on {audit.asset}: {names}. Nothing was written: {table} keeps its "
-            "previous snapshot. The check results list the offending keys.",
-            metadata={"failed_checks": names},
+            f"Blocking checks failed on {audit.asset}: {failed_names(results)}. Nothing was written: "
+            f"{table} keeps its previous snapshot. The check results list the offending keys.",
+            results,
         )
     return results
 
@@ -68,7 +78,6 @@ def quality_score(results: Sequence[dg.AssetCheckResult]) -> float:
 
 
 def publish_window(
-    context: dg.AssetExecutionContext,
     spark: SparkIcebergResource,
     table: Table,
     df: DataFrame,
@@ -83,7 +92,7 @@ def publish_window(
     name = spark.table(*table)
     frame = df.persist() if audit and audit.blocking else df
     try:
-        results = _audit_before_commit(context, audit, frame, name) if audit else []
+        results = _audit_before_commit(audit, frame, name) if audit else []
         write = replace_window(frame, name, window_column, start, end, partitioned_by)
     finally:
         if frame is not df:

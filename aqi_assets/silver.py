@@ -7,7 +7,7 @@ from aqi_assets import checks, tables
 from aqi_assets.metadata import utc_now
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.publish import Audit, publish_window
+from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.tables import Layer
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.silver import clean_bronze
@@ -48,6 +48,7 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         pool="iceberg_silver",
         can_subset=False,
     )
+    @gated
     def silver(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ):
@@ -88,7 +89,6 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 warnings=warnings,
             )
             silver_result = publish_window(
-                context,
                 spark,
                 tables.SILVER_HOURLY,
                 silver_df,
@@ -100,7 +100,6 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 **balance,
             )
             rejects_result = publish_window(
-                context,
                 spark,
                 tables.SILVER_REJECTS,
                 rejects_df,

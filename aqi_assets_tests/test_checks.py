@@ -1,0 +1,211 @@
+"""Quality gates: each blocking check fails on a violating fixture, names the offending keys, and
+keeps the table at its previous snapshot; downstream does not run."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from aqi_assets import checks
+from aqi_assets.pipeline_config import PipelineConfig
+from aqi_assets.transforms.aqi import AqiTable
+from aqi_assets_tests.materialize import materialize_range, materialize_reference
+
+HOURLY = "location_key string, ts_utc timestamp, date_key int, time_key int, pm25 double, aqi int"
+T = datetime(2024, 1, 1, 5)
+
+
+def evaluate(check: checks.FrameCheck, frame, asset: str = "silver_hourly"):
+    return checks.evaluate_frame_check(asset, check, frame, ("location_key", "ts_utc", "date_key"))
+
+
+def examples(result) -> list[dict]:
+    return result.metadata["examples"].value
+
+
+def test_unique_key_names_the_duplicate(spark) -> None:
+    frame = spark.createDataFrame([("hanoi", T, 20240101, 5, 10.0, 52)] * 2, HOURLY)
+    result = evaluate(checks.unique("location_key", "ts_utc"), frame)
+    assert not result.passed
+    assert result.metadata["offending_rows"].value == 1
+    assert examples(result) == [{"location_key": "hanoi", "ts_utc": T.isoformat(), "duplicates": 2}]
+
+
+def test_null_keys(spark) -> None:
+    frame = spark.createDataFrame(
+        [("hanoi", T, None, 5, 10.0, 52), ("hcmc", T, 20240101, 5, 10.0, 52)], HOURLY
+    )
+    result = evaluate(checks.not_null("location_key", "ts_utc", "date_key", "time_key"), frame)
+    assert not result.passed
+    assert [e["location_key"] for e in examples(result)] == ["hanoi"]
+
+
+def test_value_ranges(spark) -> None:
+    frame = spark.createDataFrame(
+        [("hanoi", T, 20240101, 5, -3.0, None), ("hcmc", T, 20240101, 5, 10.0, 52)], HOURLY
+    )
+    result = evaluate(checks.value_ranges(), frame)
+    assert not result.passed
+    assert examples(result)[0]["reason"] == "pm25 outside [0.0, 1500.0]"
+
+
+def test_aqi_consistent_with_pm25(spark) -> None:
+    frame = spark.createDataFrame(
+        [
+            ("hanoi", T, 20240101, 5, 35.49, 101),
+            ("hcmc", T, 20240101, 5, 35.49, 100),
+            ("danang", T, 20240101, 5, None, None),
+        ],
+        HOURLY,
+    )
+    result = evaluate(checks.aqi_matches_pm25(AqiTable.EPA_2024), frame)
+    assert not result.passed
+    assert examples(result) == [
+        {
+            "location_key": "hanoi",
+            "ts_utc": T.isoformat(),
+            "date_key": 20240101,
+            "reason": "aqi should be 100",
+        }
+    ]
+
+
+def test_dimension_membership(spark) -> None:
+    frame = spark.createDataFrame(
+        [("hanoi", T, 20240101, 5, 1.0, 4), ("paris", T, 20240101, 5, 1.0, 4)], HOURLY
+    )
+    dims = spark.createDataFrame([("hanoi",)], "location_key string")
+    result = evaluate(
+        checks.in_dimension(checks.LOCATION_FK, "location_key", dims), frame, "fact_hourly"
+    )
+    assert not result.passed
+    assert [e["location_key"] for e in examples(result)] == ["paris"]
+
+
+def test_completeness_names_missing_location_days(spark) -> None:
+    rows = [("hanoi", datetime(2024, 1, 1, h), 20240101, h, 1.0, 4) for h in range(24)]
+    rows += [("hcmc", datetime(2024, 1, 1, h), 20240101, h, 1.0, 4) for h in range(20)]
+    frame = spark.createDataFrame(rows, HOURLY)
+    result = checks.completeness(
+        "silver_hourly",
+        frame,
+        ["hanoi", "hcmc"],
+        date(2024, 1, 1),
+        date(2024, 1, 3),
+        date(2024, 1, 2),
+    )
+    assert not result.passed
+    assert result.metadata["missing_hours"].value == 4
+    assert examples(result) == [{"location_key": "hcmc", "day": "2024-01-01", "hours": 20}]
+    today_only = checks.completeness(
+        "silver_hourly",
+        frame.limit(0),
+        ["hanoi"],
+        date(2024, 1, 2),
+        date(2024, 1, 3),
+        date(2024, 1, 2),
+    )
+    assert today_only.passed, "an open day is never incomplete"
+
+
+@pytest.fixture
+def built(lakehouse_assets, pipeline_resources):
+    materialize_reference(lakehouse_assets, pipeline_resources)
+    result = materialize_range(
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 2), pipeline_resources
+    )
+    assert result.success
+    return result
+
+
+def test_clean_range_passes_every_check(built) -> None:
+    evaluations = built.get_asset_check_evaluations()
+    assert {e.asset_key.to_user_string() for e in evaluations} >= {
+        "silver_hourly",
+        "fact_hourly",
+        "fact_city_daily",
+        "fact_episode",
+    }
+    assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
+    silver = {
+        m.asset_key.to_user_string(): m for m in built.asset_materializations_for_node("silver")
+    }
+    assert silver["silver_hourly"].metadata["quality_score"].value == 100.0
+
+
+def test_unknown_location_in_gold_is_blocked_and_gold_keeps_its_snapshot(
+    built, lakehouse_assets, pipeline_resources, tmp_path: Path
+) -> None:
+    reader = pipeline_resources["lakehouse"]
+    before = {
+        t: reader.current_snapshot_id("gold", t)
+        for t in ("fact_air_quality_hourly", "fact_city_daily")
+    }
+    two_cities = tmp_path / "locations.json"
+    two_cities.write_text(
+        json.dumps(
+            [
+                {
+                    "location_key": "hanoi",
+                    "location_name": "Ha Noi",
+                    "latitude": 21.0285,
+                    "longitude": 105.8542,
+                },
+                {
+                    "location_key": "danang",
+                    "location_name": "Da Nang",
+                    "latitude": 16.0544,
+                    "longitude": 108.2022,
+                },
+            ]
+        )
+    )
+    resources = {**pipeline_resources, "pipeline": PipelineConfig(locations_path=str(two_cities))}
+    materialize_reference(lakehouse_assets, resources)
+    result = materialize_range(
+        lakehouse_assets,
+        date(2024, 1, 1),
+        date(2024, 1, 2),
+        resources,
+        ["fact_hourly", "fact_city_daily"],
+        raise_on_error=False,
+    )
+    assert not result.success
+    failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
+    assert set(failed) == {checks.LOCATION_FK}
+    offending = failed[checks.LOCATION_FK].metadata
+    assert offending["offending_rows"].value == 48
+    assert {e["location_key"] for e in offending["examples"].value} == {"hcmc"}
+    assert not result.asset_materializations_for_node("fact_city_daily"), "downstream did not run"
+    after = {t: reader.current_snapshot_id("gold", t) for t in before}
+    assert after == before
+
+
+def test_daily_hours_out_of_sync_with_silver_is_blocked(
+    built, lakehouse_assets, pipeline_resources, spark
+) -> None:
+    reader = pipeline_resources["lakehouse"]
+    before = reader.current_snapshot_id("gold", "fact_city_daily")
+    catalog = pipeline_resources["spark"].catalog_name
+    spark.sql(
+        f"DELETE FROM {catalog}.silver.silver_hourly WHERE location_key = 'danang' "
+        "AND ts_utc = TIMESTAMP'2024-01-02 07:00:00'"
+    )
+    result = materialize_range(
+        lakehouse_assets,
+        date(2024, 1, 2),
+        date(2024, 1, 2),
+        pipeline_resources,
+        "fact_city_daily",
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed.check_name == checks.TOTAL_HOURS
+    assert failed.metadata["examples"].value == [
+        {"location_key": "danang", "date_key": 20240102, "reason": "total_hours 24 != silver 23"}
+    ]
+    assert reader.current_snapshot_id("gold", "fact_city_daily") == before
