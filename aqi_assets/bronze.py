@@ -23,7 +23,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
 
     @dg.asset(
         name="bronze_raw",
-        group_name=Layer.BRONZE,
+        group_name=Layer.BRONZE.value,
         kinds={"spark", "iceberg"},
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,

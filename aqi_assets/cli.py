@@ -17,6 +17,10 @@ FAILURE = {"FAILED", "COMPLETED_FAILED", "CANCELED"}
 ASSET_NODES = """
 query { assetNodes { assetKey { path } isPartitioned } }
 """
+LOAD_ERRORS = """
+query { workspaceOrError { ... on Workspace { locationEntries {
+  name locationOrLoadError { __typename ... on PythonError { message } } } } } }
+"""
 LAUNCH = """
 mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
@@ -93,6 +97,17 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout: float 
 def partitions_by_asset(url: str, start: date, end: date, select: list[str] | None) -> list[dict]:
     """Selection for launchPartitionBackfill: the day range for partitioned assets, whole for others."""
     nodes = graphql(url, ASSET_NODES)["assetNodes"]
+    if not nodes:
+        entries = graphql(url, LOAD_ERRORS)["workspaceOrError"].get("locationEntries", [])
+        errors = [
+            f"{e['name']}: {e['locationOrLoadError']['message'].strip()}"
+            for e in entries
+            if (e.get("locationOrLoadError") or {}).get("__typename") == "PythonError"
+        ]
+        raise BackfillError(
+            "The Dagster instance has no assets"
+            + (f"; the code location failed to load: {'; '.join(errors)}" if errors else ".")
+        )
     known = {"/".join(n["assetKey"]["path"]): n for n in nodes}
     wanted = select or sorted(known)
     unknown = [key for key in wanted if key not in known]

@@ -11,7 +11,7 @@ from aqi_assets.tables import Layer
 from aqi_assets.transforms import dims
 from resources.spark import SparkIcebergResource
 
-COMMON = {"group_name": Layer.GOLD, "kinds": {"spark", "iceberg"}}
+COMMON = {"group_name": Layer.GOLD.value, "kinds": {"spark", "iceberg"}}
 
 
 @dg.asset(

@@ -34,7 +34,7 @@ FACT_HOURLY_COLUMNS = (
     "uv_index",
 )
 COMMON = {
-    "group_name": Layer.GOLD,
+    "group_name": Layer.GOLD.value,
     "kinds": {"spark", "iceberg"},
     "backfill_policy": BACKFILL_POLICY,
 }

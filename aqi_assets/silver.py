@@ -21,7 +21,11 @@ SILVER_KEYS = ("location_key", "ts_utc")
 
 def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """`silver_hourly` and `silver_rejects`, computed together from one read of bronze."""
-    common = {"deps": ["bronze_raw"], "group_name": Layer.SILVER, "kinds": {"spark", "iceberg"}}
+    common = {
+        "deps": ["bronze_raw"],
+        "group_name": Layer.SILVER.value,
+        "kinds": {"spark", "iceberg"},
+    }
 
     @dg.multi_asset(
         specs=[
