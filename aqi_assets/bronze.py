@@ -1,6 +1,6 @@
 """Bronze layer: hourly Open-Meteo air quality, as received, in `bronze.bronze_raw`."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 from pyspark.sql import functions as F
@@ -10,12 +10,33 @@ from aqi_assets.metadata import utc_now
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import publish_window
+from aqi_assets.reference import Location
 from aqi_assets.tables import Layer
 from aqi_assets.transforms.bronze import bronze_frame
-from resources.open_meteo import OpenMeteoResource
+from resources.open_meteo import (
+    RETRY_STATUSES,
+    FetchResult,
+    OpenMeteoAPIError,
+    OpenMeteoResource,
+    OpenMeteoResponseError,
+)
 from resources.spark import SparkIcebergResource
 
 API_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def fetch_or_fail(
+    open_meteo: OpenMeteoResource, locations: list[Location], first: date, last: date
+) -> FetchResult:
+    """Fetch the range; errors a retry cannot fix (bad request, malformed answer) are final."""
+    try:
+        return open_meteo.fetch_hourly(locations, first, last)
+    except OpenMeteoAPIError as exc:
+        if exc.status_code in RETRY_STATUSES:
+            raise
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    except OpenMeteoResponseError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
 
 
 def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -45,7 +66,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         locations = pipeline.locations()
-        fetched = open_meteo.fetch_hourly(locations, start, end - timedelta(days=1))
+        fetched = fetch_or_fail(open_meteo, locations, start, end - timedelta(days=1))
         session = spark.spark_session
         frame = bronze_frame(session, fetched.items, ingested_at=utc_now(), batch_id=context.run_id)
         return publish_window(

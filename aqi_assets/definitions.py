@@ -9,6 +9,7 @@ from aqi_assets.bronze import build_bronze_raw
 from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
 from aqi_assets.facts import build_facts
 from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
+from aqi_assets.maintenance import iceberg_maintenance, maintenance_schedule
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
@@ -52,6 +53,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *dg.build_column_schema_change_checks(assets=assets),
         ],
         sensors=[refresh_sensor(settings.automation_on)],
+        jobs=[iceberg_maintenance],
+        schedules=[maintenance_schedule(settings.automation_on)],
         resources=resources_for(settings),
         executor=dg.in_process_executor,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from enum import StrEnum
@@ -49,9 +50,10 @@ def shipped_iceberg_jar() -> str:
     return str(jar)
 
 
-def java_major_version(java: str = "java") -> int:
-    """Major version of the `java` on PATH (or JAVA_HOME); raises SparkConfigError when absent."""
-    executable = shutil.which(java)
+def java_major_version() -> int:
+    """Major version of the Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH)."""
+    java_home = os.environ.get("JAVA_HOME")
+    executable = shutil.which(os.path.join(java_home, "bin", "java")) if java_home else shutil.which("java")
     if executable is None:
         raise SparkConfigError(
             f"Java {MIN_JAVA_MAJOR} is required by Spark but `java` is not on PATH. "

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi import AQI_CATEGORIES, AqiTable, aqi_column
 
+AVG_DECIMALS = 3
 CATEGORY_COLUMNS = (
     "hours_good",
     "hours_moderate",
@@ -20,17 +21,18 @@ CATEGORY_COLUMNS = (
 def city_daily(hourly: DataFrame, aqi_table: AqiTable) -> DataFrame:
     """Daily PM2.5 / AQI statistics, `daily_aqi` from the 24-hour mean and hours per AQI category.
 
-    Hours with a null AQI count in `total_hours` but in no category.
+    Hours with a null AQI count in `total_hours` but in no category. Averages are rounded to
+    3 decimals so the result does not depend on the order Spark sums in (cluster vs local).
     """
     per_category = [
         F.count(F.when(F.col("aqi").between(low, high), 1)).cast("int").alias(column)
         for column, (_, low, high) in zip(CATEGORY_COLUMNS, AQI_CATEGORIES, strict=True)
     ]
     daily = hourly.groupBy("location_key", "date_key").agg(
-        F.avg("pm25").alias("avg_pm25"),
+        F.round(F.avg("pm25"), AVG_DECIMALS).alias("avg_pm25"),
         F.max("pm25").alias("max_pm25"),
         F.min("pm25").alias("min_pm25"),
-        F.avg("aqi").alias("avg_aqi"),
+        F.round(F.avg("aqi"), AVG_DECIMALS).alias("avg_aqi"),
         F.max("aqi").alias("max_aqi"),
         F.count("*").cast("int").alias("total_hours"),
         *per_category,

@@ -40,7 +40,7 @@ def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int 
         F.min("ts_utc").alias("start_ts"),
         F.max("ts_utc").alias("end_ts"),
         F.count("*").cast("int").alias("duration_hours"),
-        F.avg("aqi").alias("avg_aqi"),
+        F.round(F.avg("aqi"), 3).alias("avg_aqi"),
         F.max("aqi").cast("int").alias("max_aqi"),
     )
     episodes = runs.where(F.col("duration_hours") >= min_hours).join(last_hour, "location_key")

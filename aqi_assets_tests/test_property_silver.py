@@ -1,0 +1,70 @@
+"""Property: whatever Open-Meteo sends, every bronze row ends in silver or in rejects, never both,
+never neither (nulls, NaN, huge and negative numbers, duplicate, unsorted and broken timestamps)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aqi_assets.transforms.aqi import AqiTable
+from aqi_assets.transforms.bronze import API_VARIABLES, bronze_frame
+from aqi_assets.transforms.silver import clean_bronze
+
+KNOWN = ["hanoi", "hcmc"]
+HOURS = [f"2024-03-{d:02d}T{h:02d}:00" for d in (9, 10) for h in range(24)]
+
+
+@dataclass(frozen=True)
+class Item:
+    location_key: str
+    start_date: date
+    source: str
+    payload: dict
+
+
+values = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-5, max_value=600),
+    st.sampled_from([0.0, -0.1, 1e12, 1500.0, 1500.1]),
+)
+times = st.one_of(
+    st.sampled_from(HOURS),  # duplicates and any order
+    st.sampled_from(["2024-03-10T25:00", "not a time", "", "2024-03-10 05:00"]),
+)
+
+
+@st.composite
+def items(draw) -> list[Item]:
+    found = []
+    for key in draw(st.lists(st.sampled_from([*KNOWN, "atlantis"]), min_size=1, max_size=3)):
+        n = draw(st.integers(min_value=1, max_value=30))
+        hourly = {"time": draw(st.lists(times, min_size=n, max_size=n))}
+        for variable in API_VARIABLES:
+            hourly[variable] = draw(st.lists(values, min_size=n, max_size=n))
+        payload = {"latitude": 21.0, "longitude": 105.8, "elevation": 9.0, "hourly": hourly}
+        found.append(Item(key, date(2024, 3, 9), "http://local/v1/air-quality", payload))
+    return found
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=items())
+def test_every_row_lands_in_exactly_one_place(spark, batch: list[Item]) -> None:
+    bronze = bronze_frame(spark, batch, datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1").cache()
+    silver, rejects = clean_bronze(bronze, KNOWN, AqiTable.EPA_2024, datetime(2024, 3, 10, 13))
+    key = ["location_key", "row_hash", "ts_utc"]
+    rows_in = Counter(tuple(r) for r in bronze.select(*key).collect())
+    kept = Counter(tuple(r) for r in silver.select(*key).collect())
+    rejected = Counter(tuple(r) for r in rejects.select(*key).collect())
+    assert kept + rejected == rows_in
+    assert sum(rows_in.values()) == sum(len(i.payload["hourly"]["time"]) for i in batch)
+    assert all(r["reason"] for r in rejects.select("reason").collect())
+    unique = silver.groupBy("location_key", "ts_utc").count().where("count > 1").count()
+    assert unique == 0
+    bronze.unpersist()
