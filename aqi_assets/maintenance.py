@@ -49,7 +49,7 @@ def table_stats(spark: SparkIcebergResource, name: str) -> dict[str, int]:
 def maintain(
     spark: SparkIcebergResource, table: Table, config: MaintenanceConfig
 ) -> dict[str, int]:
-    """Compact, expire and rewrite manifests of one table; returns before/after figures."""
+    """Compact files, rewrite manifests, then expire old snapshots; returns before/after figures."""
     name = spark.table(*table)
     session = spark.spark_session
     before = table_stats(spark, name)
@@ -59,6 +59,7 @@ def maintain(
         f"'min-input-files', '{config.min_input_files}', "
         f"'target-file-size-bytes', '{config.target_file_size_mb * 1024 * 1024}'))"
     ).collect()
+    session.sql(f"CALL {catalog}.system.rewrite_manifests(table => '{identifier}')").collect()
     older_than = (utc_now() - timedelta(days=config.keep_snapshots_days)).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
@@ -66,7 +67,6 @@ def maintain(
         f"CALL {catalog}.system.expire_snapshots(table => '{identifier}', "
         f"older_than => TIMESTAMP '{older_than}', retain_last => {config.retain_last})"
     ).collect()
-    session.sql(f"CALL {catalog}.system.rewrite_manifests(table => '{identifier}')").collect()
     after = table_stats(spark, name)
     return {
         **{f"{k}_before": v for k, v in before.items()},

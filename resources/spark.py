@@ -53,7 +53,9 @@ def shipped_iceberg_jar() -> str:
 def java_major_version() -> int:
     """Major version of the Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH)."""
     java_home = os.environ.get("JAVA_HOME")
-    executable = shutil.which(os.path.join(java_home, "bin", "java")) if java_home else shutil.which("java")
+    executable = (
+        shutil.which(os.path.join(java_home, "bin", "java")) if java_home else shutil.which("java")
+    )
     if executable is None:
         raise SparkConfigError(
             f"Java {MIN_JAVA_MAJOR} is required by Spark but `java` is not on PATH. "
