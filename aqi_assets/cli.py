@@ -71,6 +71,16 @@ class Progress:
     total: int
     error: str | None = None
 
+    @property
+    def finished(self) -> bool:
+        """Ended, or every targeted partition materialized (the daemon marks it done on its next tick)."""
+        return self.status in SUCCESS | FAILURE or (self.total > 0 and self.done == self.total)
+
+    @property
+    def succeeded(self) -> bool:
+        """Ended well: no failed partition and every partition materialized."""
+        return self.finished and self.failed == 0 and self.status not in FAILURE
+
 
 def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
     """POST one GraphQL request to the Dagster webserver; raise BackfillError on any error."""
@@ -171,7 +181,7 @@ def watch(url: str, backfill_id: str, poll_seconds: float, timeout_seconds: floa
             sys.stderr.write(("\r" if interactive else "") + line + ("" if interactive else "\n"))
             sys.stderr.flush()
             last_line = line
-        if progress.status in SUCCESS | FAILURE:
+        if progress.finished:
             if interactive:
                 sys.stderr.write("\n")
             return progress
@@ -224,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(backfill_id)
-    if progress.status in SUCCESS and progress.failed == 0:
+    if progress.succeeded:
         return 0
     print(
         f"error: backfill {backfill_id} ended {progress.status}: {progress.error or ''}",

@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import pytest
@@ -13,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from aqi_assets.automation import with_automation
 from aqi_assets.definitions import build_assets
+from aqi_assets.dev.dagster_dev import DagsterDev
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.pipeline_config import PipelineConfig
@@ -87,3 +89,25 @@ def pipeline_resources(
 def lakehouse_assets() -> list[dg.AssetsDefinition]:
     """The asset graph over daily partitions from 2024-01-01, with its automation conditions."""
     return with_automation(build_assets(daily_partitions(date(2024, 1, 1))))
+
+
+class RunningUI(NamedTuple):
+    """A running `dagster dev`: its URL, DAGSTER_HOME and Iceberg warehouse folder."""
+
+    url: str
+    home: Path
+    warehouse: Path
+
+
+@pytest.fixture
+def dagster_ui(tmp_path: Path, open_meteo_server: LocalOpenMeteo) -> Iterator[RunningUI]:
+    """`dagster dev` (UI + daemon) on a free port, a scratch warehouse and the local server."""
+    warehouse = tmp_path / "warehouse"
+    env = {
+        "AQI_WAREHOUSE": warehouse.as_uri(),
+        "AQI_OPEN_METEO_URL": open_meteo_server.base_url,
+        "AQI_AUTOMATION": "off",
+        "AQI_SPARK_UI": "off",
+    }
+    with DagsterDev(tmp_path, env) as ui:
+        yield RunningUI(ui.url, ui.home, warehouse)

@@ -14,17 +14,14 @@ import pyspark
 import pytest
 import requests
 
-from aqi_assets_tests.test_e2e import free_port
-from resources.lakehouse import LakehouseReader
+from aqi_assets.dev.dagster_dev import free_port
+from aqi_assets.tables import DIM_DATE, DIM_LOCATION, FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY
+from aqi_assets_tests.cli_runs import PARTITIONED, REFERENCE, cli_env, run_materialize
+from aqi_assets_tests.readback import table_rows
 
 pytestmark = pytest.mark.cluster
-ROOT = Path(__file__).resolve().parents[1]
 SPARK_CLASS = Path(pyspark.__file__).parent / "bin" / "spark-class"
-REFERENCE = "dim_location,dim_pollutant,dim_time"
-PARTITIONED = (
-    "bronze_raw,silver_hourly,silver_rejects,dim_date,fact_hourly,fact_city_daily,fact_episode"
-)
-GOLD = ("fact_air_quality_hourly", "fact_city_daily", "fact_episode", "dim_date", "dim_location")
+GOLD = (FACT_HOURLY, FACT_CITY_DAILY, FACT_EPISODE, DIM_DATE, DIM_LOCATION)
 
 
 def start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -113,31 +110,9 @@ def standalone_cluster(tmp_path: Path) -> Iterator[str]:
 
 def materialize_with_cli(master: str, warehouse: Path, server_url: str, home: Path) -> None:
     """`dagster asset materialize` of the whole graph for 3 days, in a fresh process."""
-    env = {
-        **os.environ,
-        "AQI_SPARK_MASTER": master,
-        "AQI_WAREHOUSE": warehouse.as_uri(),
-        "AQI_OPEN_METEO_URL": server_url,
-        "DAGSTER_HOME": str(home),
-        "AQI_SPARK_UI": "off",
-        "PYSPARK_PYTHON": sys.executable,
-    }
-    home.mkdir(exist_ok=True)
-    dagster = str(Path(sys.executable).parent / "dagster")
-    base = [dagster, "asset", "materialize", "-m", "aqi_assets.definitions"]
-    for extra in (
-        ["--select", REFERENCE],
-        ["--select", PARTITIONED, "--partition-range", "2024-01-01...2024-01-03"],
-    ):
-        done = subprocess.run(
-            [*base, *extra], env=env, capture_output=True, text=True, timeout=900, cwd=ROOT
-        )
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-
-
-def table_rows(warehouse: Path, table: str) -> list[tuple]:
-    arrow = LakehouseReader(warehouse=warehouse.as_uri()).read_arrow("gold", table)
-    return sorted(tuple(row.values()) for row in arrow.to_pylist())
+    env = cli_env(warehouse, server_url, home, master)
+    run_materialize(env, REFERENCE)
+    run_materialize(env, PARTITIONED, "2024-01-01...2024-01-03")
 
 
 def test_standalone_cluster_equals_local(

@@ -17,11 +17,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,9 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import requests
-
 from aqi_assets.cli import graphql, launch_backfill, watch
+from aqi_assets.dev.dagster_dev import DagsterDev
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from bench.duckdb_reference import run_reference
 
@@ -77,12 +71,6 @@ def synthetic_locations(count: int, path: Path) -> Path:
         i += 1
     path.write_text(json.dumps(rows))
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -146,55 +134,6 @@ class RunMemorySampler(threading.Thread):
         return self.peak
 
 
-class DagsterDev:
-    """`dagster dev` in its own process group, stopped with the whole group."""
-
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        home = workdir / "dagster_home"
-        home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-        self.log = workdir / "dagster.log"
-        dagster = Path(sys.executable).parent / "dagster"
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(
-                [
-                    str(dagster),
-                    "dev",
-                    "-w",
-                    str(ROOT / "workspace.yaml"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                ],
-                env={**os.environ, **env, "DAGSTER_HOME": str(home)},
-                cwd=workdir,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait(self, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    requests.get(f"{self.url}/server_info", timeout=2).ok
-                    and graphql(self.url, "query { assetNodes { id } }")["assetNodes"]
-                ):
-                    return
-            except Exception:
-                pass
-            time.sleep(1)
-        raise RuntimeError(f"dagster dev did not come up: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-
 def backfill(
     ui: DagsterDev, server: LocalOpenMeteo, label: str, n: int, first: date, last: date
 ) -> Measure:
@@ -241,11 +180,8 @@ def bench_locations(
             "AQI_PARTITIONS_START": first.isoformat(),
         }
         if month:
-            ui = DagsterDev(
-                work / "month", {**env, "AQI_WAREHOUSE": (work / "month" / "wh").as_uri()}
-            )
-            try:
-                ui.wait()
+            month_env = {**env, "AQI_WAREHOUSE": (work / "month" / "wh").as_uri()}
+            with DagsterDev(work / "month", month_env) as ui:
                 out["measures"].append(
                     asdict(
                         backfill(
@@ -258,11 +194,8 @@ def bench_locations(
                         )
                     )
                 )
-            finally:
-                ui.stop()
-        ui = DagsterDev(work / "full", {**env, "AQI_WAREHOUSE": (work / "full" / "wh").as_uri()})
-        try:
-            ui.wait()
+        full_env = {**env, "AQI_WAREHOUSE": (work / "full" / "wh").as_uri()}
+        with DagsterDev(work / "full", full_env) as ui:
             out["measures"].append(
                 asdict(backfill(ui, server, "backfill 22 months", n, first, last))
             )
@@ -271,8 +204,6 @@ def bench_locations(
                 out["measures"].append(
                     asdict(backfill(ui, server, "hourly refresh (today)", n, today, today))
                 )
-        finally:
-            ui.stop()
         if reference:
             out["reference"] = run_reference(server.base_url, locations, first, last)
     return out

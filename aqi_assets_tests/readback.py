@@ -1,0 +1,17 @@
+"""Read tables back without Spark (pyiceberg) in a form tests can compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aqi_assets.tables import Table
+from resources.lakehouse import LakehouseReader
+
+RUN_BOOKKEEPING = ("ingested_at", "batch_id", "rejected_at")
+
+
+def table_rows(warehouse: Path, table: Table) -> list[tuple]:
+    """Every row of a table, sorted, without the columns that differ from run to run."""
+    arrow = LakehouseReader(warehouse=warehouse.as_uri()).read_arrow(table.layer, table.name)
+    arrow = arrow.drop_columns([c for c in RUN_BOOKKEEPING if c in arrow.column_names])
+    return sorted(tuple(r.values()) for r in arrow.to_pylist())

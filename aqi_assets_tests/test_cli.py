@@ -1,0 +1,35 @@
+"""`aqi backfill`: progress bar, when a backfill counts as finished, argument errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from aqi_assets.cli import Progress, main, render
+
+
+def test_progress_bar_shows_partitions_done_out_of_total() -> None:
+    line = render(Progress("REQUESTED", done=12, failed=0, total=36), width=12)
+    assert line == "[####........] 12/36 partitions, 0 failed, REQUESTED"
+
+
+@pytest.mark.parametrize(
+    ("progress", "finished", "succeeded"),
+    [
+        (Progress("REQUESTED", 10, 0, 36), False, False),
+        (Progress("REQUESTED", 36, 0, 36), True, True),
+        (Progress("COMPLETED_SUCCESS", 36, 0, 36), True, True),
+        (Progress("COMPLETED_FAILED", 30, 6, 36), True, False),
+        (Progress("CANCELED", 3, 0, 36), True, False),
+        (Progress("REQUESTED", 0, 0, 0), False, False),
+    ],
+)
+def test_a_backfill_is_done_when_every_partition_is_in(
+    progress: Progress, finished: bool, succeeded: bool
+) -> None:
+    assert progress.finished is finished
+    assert progress.succeeded is succeeded
+
+
+def test_end_before_start_is_refused(capsys) -> None:
+    assert main(["backfill", "2024-02-01", "2024-01-01"]) == 2
+    assert "before start" in capsys.readouterr().err
