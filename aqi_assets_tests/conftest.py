@@ -102,7 +102,7 @@ class RunningUI(NamedTuple):
 @pytest.fixture
 def dagster_ui(tmp_path: Path, open_meteo_server: LocalOpenMeteo) -> Iterator[RunningUI]:
     """`dagster dev` (UI + daemon) on a free port, a scratch warehouse and the local server."""
-    warehouse = tmp_path / "warehouse"
+    warehouse = tmp_path / "ui-warehouse"
     env = {
         "AQI_WAREHOUSE": warehouse.as_uri(),
         "AQI_OPEN_METEO_URL": open_meteo_server.base_url,

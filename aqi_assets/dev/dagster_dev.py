@@ -19,7 +19,54 @@ from pathlib import Path
 
 import requests
 
+from aqi_assets.cli import graphql
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+REPOSITORY = "query { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+FINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def launch_partition_run(url: str, partition: str, asset_keys: list[str]) -> str:
+    """Launch one run of `asset_keys` for one partition (what the hourly automation requests)."""
+    repo = graphql(url, REPOSITORY)["repositoriesOrError"]["nodes"][0]
+    params = {
+        "selector": {
+            "repositoryLocationName": repo["location"]["name"],
+            "repositoryName": repo["name"],
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": [key]} for key in asset_keys],
+        },
+        "mode": "default",
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
+    }
+    result = graphql(url, LAUNCH_RUN, {"params": params})["launchRun"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise RuntimeError(f"run not launched ({result['__typename']}): {result.get('message')}")
+    return result["run"]["runId"]
+
+
+def wait_for_run(url: str, run_id: str, timeout: float = 900) -> str:
+    """Final status of a run (SUCCESS, FAILURE or CANCELED)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = graphql(url, RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+        if status in FINAL_STATUSES:
+            return status
+        time.sleep(0.5)
+    raise TimeoutError(f"run {run_id} did not finish in {timeout}s")
 
 
 def free_port() -> int:
