@@ -15,7 +15,7 @@ SUCCESS = {"COMPLETED_SUCCESS", "COMPLETED"}
 FAILURE = {"FAILED", "COMPLETED_FAILED", "CANCELED"}
 
 ASSET_NODES = """
-query { assetNodes { assetKey { path } isPartitioned } }
+query { assetNodes { assetKey { path } isPartitioned assetMaterializations(limit: 1) { timestamp } } }
 """
 LOAD_ERRORS = """
 query { workspaceOrError { ... on Workspace { locationEntries {
@@ -104,6 +104,19 @@ def graphql(url: str, query: str, variables: dict | None = None, timeout: float 
     return body["data"]
 
 
+def default_selection(nodes: list[dict]) -> list[str]:
+    """Every partitioned asset, plus the unpartitioned ones (reference dimensions) never built yet.
+
+    Unpartitioned assets do not depend on the day range; re-building them in every backfill would
+    cost the backfill a second wave of runs (their dependents wait for them).
+    """
+    return sorted(
+        "/".join(n["assetKey"]["path"])
+        for n in nodes
+        if n["isPartitioned"] or not n.get("assetMaterializations")
+    )
+
+
 def partitions_by_asset(url: str, start: date, end: date, select: list[str] | None) -> list[dict]:
     """Selection for launchPartitionBackfill: the day range for partitioned assets, whole for others."""
     nodes = graphql(url, ASSET_NODES)["assetNodes"]
@@ -119,7 +132,7 @@ def partitions_by_asset(url: str, start: date, end: date, select: list[str] | No
             + (f"; the code location failed to load: {'; '.join(errors)}" if errors else ".")
         )
     known = {"/".join(n["assetKey"]["path"]): n for n in nodes}
-    wanted = select or sorted(known)
+    wanted = select or default_selection(nodes)
     unknown = [key for key in wanted if key not in known]
     if unknown:
         raise BackfillError(f"Unknown assets {unknown}; known: {sorted(known)}")
@@ -199,7 +212,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     backfill.add_argument("start", type=date.fromisoformat, help="first day, YYYY-MM-DD")
     backfill.add_argument("end", type=date.fromisoformat, help="last day (inclusive), YYYY-MM-DD")
     backfill.add_argument(
-        "--select", default=None, help="comma-separated asset keys (default: every asset)"
+        "--select",
+        default=None,
+        help="comma-separated asset keys (default: every partitioned asset, plus the "
+        "reference dimensions when they were never materialized)",
     )
     backfill.add_argument(
         "--url", default=DEFAULT_URL, help=f"Dagster UI URL (default {DEFAULT_URL})"

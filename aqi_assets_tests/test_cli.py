@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aqi_assets.cli import Progress, main, render
+from aqi_assets.cli import Progress, default_selection, main, render
 
 
 def test_progress_bar_shows_partitions_done_out_of_total() -> None:
@@ -33,3 +33,21 @@ def test_a_backfill_is_done_when_every_partition_is_in(
 def test_end_before_start_is_refused(capsys) -> None:
     assert main(["backfill", "2024-02-01", "2024-01-01"]) == 2
     assert "before start" in capsys.readouterr().err
+
+
+def node(key: str, partitioned: bool, materialized: bool) -> dict:
+    return {
+        "assetKey": {"path": [key]},
+        "isPartitioned": partitioned,
+        "assetMaterializations": [{"timestamp": "1"}] if materialized else [],
+    }
+
+
+def test_default_selection_rebuilds_reference_dimensions_only_when_missing() -> None:
+    nodes = [
+        node("bronze_raw", partitioned=True, materialized=True),
+        node("fact_hourly", partitioned=True, materialized=False),
+        node("dim_location", partitioned=False, materialized=True),
+        node("dim_time", partitioned=False, materialized=False),
+    ]
+    assert default_selection(nodes) == ["bronze_raw", "dim_time", "fact_hourly"]

@@ -15,29 +15,18 @@ from resources.lakehouse import LakehouseReader
 pytestmark = pytest.mark.e2e
 
 
-def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
-    url, warehouse = dagster_ui.url, dagster_ui.warehouse
+def aqi_backfill(url: str, *extra: str, timeout: float) -> subprocess.CompletedProcess:
+    """Run `aqi backfill 2024-01-01 2024-01-03` against `url` as a user would."""
     aqi = Path(sys.executable).parent / "aqi"
-    done = subprocess.run(
-        [
-            str(aqi),
-            "backfill",
-            "2024-01-01",
-            "2024-01-03",
-            "--url",
-            url,
-            "--poll",
-            "1",
-            "--timeout",
-            "900",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1000,
-    )
+    command = [str(aqi), "backfill", "2024-01-01", "2024-01-03", "--url", url, *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
+    done = aqi_backfill(dagster_ui.url, "--poll", "1", "--timeout", "900", timeout=1000)
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"\] (\d+)/\1 partitions, 0 failed", done.stderr), done.stderr
-    reader = LakehouseReader(warehouse=warehouse.as_uri())
+    reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
     assert reader.row_count("gold", "fact_air_quality_hourly") == 216
     assert reader.row_count("gold", "fact_city_daily") == 9
     assert reader.row_count("gold", "dim_location") == 3
@@ -45,19 +34,6 @@ def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
 
 
 def test_aqi_backfill_fails_clearly_without_a_ui() -> None:
-    aqi = Path(sys.executable).parent / "aqi"
-    done = subprocess.run(
-        [
-            str(aqi),
-            "backfill",
-            "2024-01-01",
-            "2024-01-03",
-            "--url",
-            f"http://127.0.0.1:{free_port()}",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = aqi_backfill(f"http://127.0.0.1:{free_port()}", timeout=60)
     assert done.returncode == 1
     assert "Cannot reach the Dagster UI" in done.stderr

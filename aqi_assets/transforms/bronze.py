@@ -11,19 +11,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-API_VARIABLES: tuple[str, ...] = (
-    "pm2_5",
-    "pm10",
-    "ozone",
-    "nitrogen_dioxide",
-    "sulphur_dioxide",
-    "carbon_monoxide",
-    "aerosol_optical_depth",
-    "dust",
-    "uv_index",
-    "us_aqi",
-    "us_aqi_pm2_5",
-)
+from resources.open_meteo import DEFAULT_VARIABLES
+
+API_VARIABLES: tuple[str, ...] = tuple(DEFAULT_VARIABLES)
 
 _PAYLOAD_SCHEMA = T.StructType(
     [
