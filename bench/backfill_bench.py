@@ -22,7 +22,7 @@ import platform
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -63,9 +63,11 @@ class Measure:
     wall_seconds: float
     runs: int
     api_calls: int
-    peak_rss_mb: float
     status: str
-    run_seconds: list[float] = field(default_factory=list)
+    run_seconds: list[float]
+    peak_rss_mb: float
+    peak_jvm_mb: float
+    peak_python_mb: float
 
 
 def synthetic_locations(count: int, path: Path) -> Path:
@@ -111,6 +113,8 @@ class RunMemorySampler(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak = 0.0
+        self.peak_jvm = 0.0
+        self.peak_python = 0.0
         self._halt = threading.Event()
 
     @staticmethod
@@ -128,14 +132,23 @@ class RunMemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.is_set():
-            total = sum(_rss_mb(pid) + _rss_mb(_parent(pid)) for pid in self._driver_jvms())
-            self.peak = max(self.peak, total)
+            jvms = self._driver_jvms()
+            jvm = sum(_rss_mb(pid) for pid in jvms)
+            python = sum(_rss_mb(_parent(pid)) for pid in jvms)
+            self.peak = max(self.peak, jvm + python)
+            self.peak_jvm = max(self.peak_jvm, jvm)
+            self.peak_python = max(self.peak_python, python)
             time.sleep(0.5)
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; peaks in MB (total, JVMs, Python workers)."""
         self._halt.set()
         self.join()
-        return self.peak
+        return {
+            "peak_rss_mb": round(self.peak, 1),
+            "peak_jvm_mb": round(self.peak_jvm, 1),
+            "peak_python_mb": round(self.peak_python, 1),
+        }
 
 
 def backfill(
@@ -162,9 +175,9 @@ def backfill(
         round(wall, 1),
         len(runs),
         server.calls,
-        round(peak, 1),
         progress.status,
         durations,
+        **peak,
     )
 
 
@@ -187,9 +200,9 @@ def hourly_refresh(ui: DagsterDev, server: LocalOpenMeteo, n: int, day: date) ->
         round(wall, 1),
         1,
         server.calls,
-        round(peak, 1),
         status,
         [round(run["endTime"] - run["startTime"], 1)],
+        **peak,
     )
 
 
@@ -264,13 +277,14 @@ def bench_locations(
 def render(results: list[dict]) -> str:
     """The results as a fixed-width table."""
     lines = [
-        f"{'what':<28}{'locations':>10}{'wall s':>9}{'runs':>6}{'API calls':>10}{'peak MB':>9}  status"
+        f"{'what':<28}{'locations':>10}{'wall s':>9}{'runs':>6}{'API calls':>10}{'peak MB':>9}"
+        f"{'JVM MB':>8}{'Python MB':>10}  status"
     ]
     for result in results:
         for m in result["measures"]:
             lines.append(
                 f"{m['label']:<28}{m['locations']:>10}{m['wall_seconds']:>9}{m['runs']:>6}{m['api_calls']:>10}"
-                f"{m['peak_rss_mb']:>9}  {m['status']}"
+                f"{m['peak_rss_mb']:>9}{m['peak_jvm_mb']:>8}{m['peak_python_mb']:>10}  {m['status']}"
             )
         if "reference" in result:
             ref = result["reference"]
