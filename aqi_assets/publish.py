@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from aqi_assets.tables import Table
 from resources.iceberg_writes import WriteResult, replace_table, replace_window, window_condition
 from resources.spark import SparkIcebergResource
 
+# Blocking checks are small Spark jobs dominated by scheduling latency: submit them side by side.
+CHECK_THREADS = 4
 WarningChecks = Callable[[WriteResult, DataFrame], list[dg.AssetCheckResult]]
 
 
@@ -60,9 +63,13 @@ class Audit:
 
 
 def _audit_before_commit(audit: Audit, frame: DataFrame, table: str) -> list[dg.AssetCheckResult]:
-    results = [
-        evaluate_frame_check(audit.asset, check, frame, audit.keys) for check in audit.blocking
-    ]
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="check") as pool:
+        results = list(
+            pool.map(
+                lambda check: evaluate_frame_check(audit.asset, check, frame, audit.keys),
+                audit.blocking,
+            )
+        )
     if not all(r.passed for r in results):
         raise BlockingCheckFailed(
             f"Blocking checks failed on {audit.asset}: {failed_names(results)}. Nothing was written: "
