@@ -34,7 +34,10 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "spark_config": settings.spark_conf,
     }
     if settings.profile is Profile.LOCAL:
-        return SparkIcebergResource(**common)
+        # In local mode the driver is also the executor: large ranges x many cities need more.
+        return SparkIcebergResource(
+            **common, driver_memory=os.environ.get("AQI_DRIVER_MEMORY", "2g")
+        )
     return SparkIcebergResource(
         **common,
         shuffle_partitions=int(os.environ.get("AQI_SHUFFLE_PARTITIONS", "64")),

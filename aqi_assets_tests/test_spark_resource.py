@@ -20,6 +20,13 @@ def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None
     assert "IcebergSparkSessionExtensions" in conf["spark.sql.extensions"]
 
 
+def test_local_driver_memory_is_configurable(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
+    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "2g"
+    monkeypatch.setenv("AQI_DRIVER_MEMORY", "6g")
+    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "6g"
+
+
 def test_cluster_profile_is_yarn_client_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AQI_PYTHON_ARCHIVE", "hdfs:///envs/aqi.tar.gz#environment")
     monkeypatch.setenv("AQI_YARN_QUEUE", "etl")
