@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from aqi_assets.partitions import REFERENCE_ASSETS
+
 HOURLY_CRON = "5 * * * *"
 # During the first hours of a UTC day yesterday is re-ingested too, so late hours land.
 LATE_DATA_CRON = "5 0-5 * * *"
@@ -15,7 +17,7 @@ TODAY = dg.AutomationCondition.in_latest_time_window()
 # "within 2 days of the end of the latest window" = the windows of today and yesterday.
 TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
 ROOT_INGEST_KEYS = {dg.AssetKey("bronze_raw")}
-REFERENCE_KEYS = {dg.AssetKey(k) for k in ("dim_location", "dim_pollutant", "dim_time")}
+REFERENCE_KEYS = {dg.AssetKey(k) for k in REFERENCE_ASSETS}
 
 
 def ingest_condition() -> dg.AutomationCondition:

@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS
+
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = "dim_location,dim_pollutant,dim_time"
-PARTITIONED = (
-    "bronze_raw,silver_hourly,silver_rejects,dim_date,fact_hourly,fact_city_daily,fact_episode"
-)
+REFERENCE = ",".join(REFERENCE_ASSETS)
+PARTITIONED = ",".join(PARTITIONED_ASSETS)
 
 
 def cli_env(warehouse: Path, server_url: str, home: Path, master: str = "local[2]") -> dict:

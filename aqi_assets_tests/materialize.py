@@ -7,6 +7,8 @@ from datetime import date
 
 import dagster as dg
 
+from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS
+
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -21,9 +23,7 @@ def materialize_range(
 ) -> dg.ExecuteInProcessResult:
     """Materialize `selection` (default: every partitioned asset) for days first..last inclusive."""
     if selection is None:
-        selection = dg.AssetSelection.all() - dg.AssetSelection.assets(
-            "dim_location", "dim_pollutant", "dim_time"
-        )
+        selection = list(PARTITIONED_ASSETS)
     elif isinstance(selection, str):
         selection = [selection]
     return dg.materialize(
@@ -39,6 +39,4 @@ def materialize_reference(
     assets: Sequence[dg.AssetsDefinition], resources: dict[str, object]
 ) -> dg.ExecuteInProcessResult:
     """Materialize the unpartitioned reference dimensions."""
-    return dg.materialize(
-        assets, selection=["dim_location", "dim_pollutant", "dim_time"], resources=resources
-    )
+    return dg.materialize(assets, selection=list(REFERENCE_ASSETS), resources=resources)

@@ -11,8 +11,8 @@ import pytest
 
 from aqi_assets.cli import graphql, launch_backfill, watch
 from aqi_assets.dev.dagster_dev import launch_partition_run, wait_for_run
+from aqi_assets.partitions import PARTITIONED_ASSETS
 from aqi_assets.tables import FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY, SILVER_HOURLY
-from aqi_assets_tests.cli_runs import PARTITIONED
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 from aqi_assets_tests.readback import table_rows
@@ -67,7 +67,7 @@ def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
 ) -> None:
     backfill_id = launch_backfill(dagster_ui.url, *BACKFILL, None, title="concurrency")
     wait_for_partitioned_backfill_run(dagster_ui.url, backfill_id)
-    refresh_run = launch_partition_run(dagster_ui.url, REFRESHED_DAY, PARTITIONED.split(","))
+    refresh_run = launch_partition_run(dagster_ui.url, REFRESHED_DAY, list(PARTITIONED_ASSETS))
 
     progress = watch(dagster_ui.url, backfill_id, poll_seconds=1, timeout_seconds=900)
     assert progress.succeeded, progress

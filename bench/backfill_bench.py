@@ -31,6 +31,7 @@ import dagster as dg
 from aqi_assets.cli import graphql, launch_backfill, watch
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
+from aqi_assets.partitions import PARTITIONED_ASSETS
 from bench.duckdb_reference import run_reference
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +42,6 @@ query Runs($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill",
 """
 
 RUN_TIMES = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { startTime endTime } } }"
-PARTITIONED = [
-    "bronze_raw",
-    "silver_hourly",
-    "silver_rejects",
-    "dim_date",
-    "fact_hourly",
-    "fact_city_daily",
-    "fact_episode",
-]
 
 
 @dataclass
@@ -187,7 +179,7 @@ def hourly_refresh(ui: DagsterDev, server: LocalOpenMeteo, n: int, day: date) ->
     sampler = RunMemorySampler()
     sampler.start()
     started = time.perf_counter()
-    run_id = launch_partition_run(ui.url, day.isoformat(), PARTITIONED)
+    run_id = launch_partition_run(ui.url, day.isoformat(), list(PARTITIONED_ASSETS))
     status = wait_for_run(ui.url, run_id, timeout=1800)
     wall = time.perf_counter() - started
     peak = sampler.stop()
@@ -217,7 +209,7 @@ def dagster_floor(first: date, last: date) -> float:
         start_date=first.isoformat(), end_date=(last + timedelta(days=1)).isoformat()
     )
     assets, upstream = [], None
-    for key in PARTITIONED:
+    for key in PARTITIONED_ASSETS:
 
         @dg.asset(
             name=key,

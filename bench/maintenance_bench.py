@@ -28,7 +28,7 @@ from aqi_assets.definitions import build_assets
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.facts import FACT_HOURLY_COLUMNS
 from aqi_assets.maintenance import MaintenanceConfig, maintain, table_stats
-from aqi_assets.partitions import daily_partitions
+from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS, daily_partitions
 from aqi_assets.pipeline_config import PipelineConfig
 from resources.iceberg_writes import replace_window, window_condition
 from resources.lakehouse import LakehouseReader
@@ -79,12 +79,11 @@ def build(server: LocalOpenMeteo, warehouse: Path, days: int) -> dict[str, objec
         "pipeline": PipelineConfig(),
     }
     assets = with_automation(build_assets(daily_partitions(FIRST)))
-    dims = ["dim_location", "dim_pollutant", "dim_time"]
-    dg.materialize(assets, selection=dims, resources=resources)
+    dg.materialize(assets, selection=list(REFERENCE_ASSETS), resources=resources)
     last = FIRST + timedelta(days=days - 1)
     dg.materialize(
         assets,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*dims),
+        selection=list(PARTITIONED_ASSETS),
         resources=resources,
         tags=dict(zip(RANGE_TAGS, (FIRST.isoformat(), last.isoformat()), strict=True)),
     )
