@@ -1,6 +1,6 @@
 """Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
 
-from datetime import timedelta
+from datetime import datetime
 
 import dagster as dg
 from pyspark.sql import DataFrame
@@ -13,7 +13,7 @@ from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.tables import Layer, Table
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily
-from aqi_assets.transforms.episodes import affected_start_dates, detect_episodes
+from aqi_assets.transforms.episodes import plan_rewrite
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -51,12 +51,19 @@ def read(spark: SparkIcebergResource, table: Table) -> DataFrame:
 
 
 def dimension_checks(
-    spark: SparkIcebergResource, with_time: bool = True
+    spark: SparkIcebergResource, start: datetime, end: datetime, with_time: bool = True
 ) -> list[checks.FrameCheck]:
-    """Foreign-key checks of a fact against dim_location, dim_date (and dim_time)."""
+    """Foreign-key checks of a fact over [start, end) against dim_location, dim_date (and dim_time).
+
+    Only the dim_date partitions of the window are read: a fact row of another day is refused
+    by its write anyway.
+    """
+    dates = read(spark, tables.DIM_DATE).where(
+        window_condition("date_utc", start.date(), end.date())
+    )
     found = [
         checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
-        checks.in_dimension(checks.DATE_FK, "date_key", read(spark, tables.DIM_DATE)),
+        checks.in_dimension(checks.DATE_FK, "date_key", dates),
     ]
     if with_time:
         found.append(checks.in_dimension(checks.TIME_FK, "time_key", read(spark, tables.DIM_TIME)))
@@ -88,7 +95,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             blocking=[
                 checks.unique(*keys),
                 checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
-                *dimension_checks(spark),
+                *dimension_checks(spark, start, end),
             ],
             warnings=lambda write, _: [checks.row_count_drop("fact_hourly", write)],
         )
@@ -129,7 +136,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             blocking=[
                 checks.unique(*keys),
                 checks.not_null(*keys),
-                *dimension_checks(spark, with_time=False),
+                *dimension_checks(spark, start, end, with_time=False),
                 checks.total_hours_match(silver),
             ],
         )
@@ -165,19 +172,18 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         start, end = context.partition_time_window
         session = spark.spark_session
         hourly = read(spark, tables.FACT_HOURLY).select("location_key", "ts_utc", "aqi")
-        episodes = detect_episodes(
-            hourly, pipeline.episode_threshold, pipeline.episode_min_hours
-        ).persist()
-        try:
-            name = spark.table(*tables.FACT_EPISODE)
-            old = session.table(name) if session.catalog.tableExists(name) else episodes.limit(0)
-            bounds = (
-                affected_start_dates(episodes, old, start, end)
-                .agg(F.min("start_date").alias("lo"), F.max("start_date").alias("hi"))
-                .first()
+        name = spark.table(*tables.FACT_EPISODE)
+        old = (
+            session.table(name)
+            if session.catalog.tableExists(name)
+            else session.createDataFrame(
+                [], "start_date date, start_ts timestamp, end_ts timestamp"
             )
-            write_start = min(start.date(), bounds["lo"] or start.date())
-            write_end = max(end.date(), (bounds["hi"] or start.date()) + timedelta(days=1))
+        )
+        plan = plan_rewrite(
+            hourly, old, start, end, pipeline.episode_threshold, pipeline.episode_min_hours
+        )
+        try:
             audit = Audit(
                 asset="fact_episode",
                 keys=("episode_id", "location_key", "start_ts"),
@@ -189,21 +195,25 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                     ),
                 ],
             )
+            written = plan.detected.where(
+                window_condition("start_date", plan.write_start, plan.write_end)
+            )
             result = publish_window(
                 spark,
                 tables.FACT_EPISODE,
-                episodes.where(window_condition("start_date", write_start, write_end)),
+                written,
                 "start_date",
-                write_start,
-                write_end,
+                plan.write_start,
+                plan.write_end,
                 [F.col("start_date")],
                 audit=audit,
                 aqi_threshold=pipeline.episode_threshold,
                 min_hours=pipeline.episode_min_hours,
-                ongoing_episodes=episodes.where("is_ongoing").count(),
+                hours_read_since=plan.read_since.isoformat(),
+                ongoing_episodes=written.where("is_ongoing").count(),
             )
         finally:
-            episodes.unpersist()
+            plan.detected.unpersist()
         return result
 
     return [fact_hourly, fact_city_daily, fact_episode]

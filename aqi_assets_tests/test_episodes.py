@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from aqi_assets.transforms.episodes import affected_start_dates, detect_episodes
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.episodes import affected_start_dates, detect_episodes, plan_rewrite
 
 T0 = datetime(2024, 1, 1, 0, 0)
 
@@ -114,3 +116,58 @@ def test_affected_start_dates_include_adjacent_old_episodes(spark) -> None:
         r["start_date"] for r in affected_start_dates(new, old, window_start, window_end).collect()
     )
     assert got == [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)]
+
+
+def rewrite(spark, runs: dict[str, list[int | None]], window_start: datetime, old=None):
+    """plan_rewrite over hourly values from T0, the window being one day; returns (plan, rows)."""
+    frame = hourly(spark, runs)
+    old = old if old is not None else spark.createDataFrame([], EPISODE_BOUNDS)
+    plan = plan_rewrite(frame, old, window_start, window_start + timedelta(days=1), 151, 4)
+    written = plan.detected.where(
+        (F.col("start_date") >= F.lit(plan.write_start))
+        & (F.col("start_date") < F.lit(plan.write_end))
+    )
+    rows = [r.asDict() for r in written.orderBy("start_ts").collect()]
+    plan.detected.unpersist()
+    return plan, rows
+
+
+EPISODE_BOUNDS = "start_date date, start_ts timestamp, end_ts timestamp"
+
+
+def test_rewrite_reads_a_week_back_not_the_whole_history(spark) -> None:
+    # 60 days of clean air, then a 6-hour episode on the last day.
+    values = [40] * (24 * 59) + [40] * 10 + [160] * 6 + [40] * 8
+    window_start = T0 + timedelta(days=59)
+    plan, rows = rewrite(spark, {"a": values}, window_start)
+    assert plan.read_since == window_start - timedelta(days=7)
+    assert (plan.write_start, plan.write_end) == (date(2024, 2, 29), date(2024, 3, 1))
+    assert [(r["start_ts"], r["duration_hours"]) for r in rows] == [
+        (window_start + timedelta(hours=10), 6)
+    ]
+
+
+def test_rewrite_widens_until_a_long_episode_comes_out_whole(spark) -> None:
+    # 10 clean days, then high AQI for 30 days running into the window (day 40).
+    values = [40] * (24 * 10) + [200] * (24 * 30 + 5) + [40] * 19
+    window_start = T0 + timedelta(days=40)
+    plan, rows = rewrite(spark, {"a": values}, window_start)
+    assert plan.read_since <= T0 + timedelta(days=10)
+    [episode] = rows
+    assert episode["start_ts"] == T0 + timedelta(days=10)
+    assert episode["duration_hours"] == 24 * 30 + 5
+    assert plan.write_start == date(2024, 1, 11)
+
+
+def test_rewrite_includes_the_old_episode_the_window_ends(spark) -> None:
+    # An old 3-day episode ended the hour before the window; new data extends nothing, yet the
+    # old episode's start day is rewritten so an episode split or merged there cannot linger.
+    values = [40] * (24 * 20) + [200] * 72 + [40] * 24
+    window_start = T0 + timedelta(days=23)
+    old = spark.createDataFrame(
+        [(date(2024, 1, 21), T0 + timedelta(days=20), window_start - timedelta(hours=1))],
+        EPISODE_BOUNDS,
+    )
+    plan, rows = rewrite(spark, {"a": values}, window_start, old)
+    assert plan.write_start == date(2024, 1, 21)
+    assert [(r["start_date"], r["duration_hours"]) for r in rows] == [(date(2024, 1, 21), 72)]

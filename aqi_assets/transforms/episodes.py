@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -88,3 +89,61 @@ def affected_start_dates(
     columns = ["start_date", "start_ts", "end_ts"]
     both = new_episodes.select(*columns).unionByName(old_episodes.select(*columns))
     return both.where(touching).select("start_date").distinct()
+
+
+# How far before a run's window episode detection first reads; widened while an episode reaches it.
+INITIAL_LOOKBACK = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class EpisodeRewrite:
+    """What one fact_episode run writes: the `detected` episodes starting in [write_start, write_end).
+
+    `detected` is persisted; unpersist it once written.
+    """
+
+    detected: DataFrame
+    write_start: date
+    write_end: date
+    read_since: datetime
+
+
+def plan_rewrite(
+    hourly: DataFrame,
+    old_episodes: DataFrame,
+    window_start: datetime,
+    window_end: datetime,
+    aqi_threshold: int,
+    min_hours: int,
+) -> EpisodeRewrite:
+    """Episodes around [window_start, window_end), reading only the hours they can depend on.
+
+    Hours before the window are unchanged, so an episode touching it reaches back at most as far
+    as its run of high hours does. Detection reads from `read_since` (midnight, 7 days before the
+    window at first) to the end of the data; while an episode to rewrite starts on the first day
+    read, and older hours exist, the look-back is widened fourfold.
+    """
+    lookback = max(INITIAL_LOOKBACK, timedelta(hours=min_hours, days=1))
+    earliest: datetime | None = None
+    while True:
+        since = datetime.combine((window_start - lookback).date(), datetime.min.time())
+        read = hourly.where(F.col("ts_utc") >= F.lit(since).cast("timestamp"))
+        episodes = detect_episodes(read, aqi_threshold, min_hours).persist()
+        bounds = (
+            affected_start_dates(episodes, old_episodes, window_start, window_end)
+            .agg(F.min("start_date").alias("lo"), F.max("start_date").alias("hi"))
+            .first()
+        )
+        write_start = min(window_start.date(), bounds["lo"] or window_start.date())
+        write_end = max(
+            window_end.date(), (bounds["hi"] or window_start.date()) + timedelta(days=1)
+        )
+        if write_start > since.date():
+            break
+        if earliest is None:
+            earliest = hourly.agg(F.min("ts_utc")).first()[0]
+        if earliest is None or earliest >= since:
+            break
+        episodes.unpersist()
+        lookback *= 4
+    return EpisodeRewrite(episodes, write_start, write_end, since)
