@@ -10,7 +10,7 @@ from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.tables import Layer
 from aqi_assets.transforms.aqi import AqiTable
-from aqi_assets.transforms.silver import clean_bronze
+from aqi_assets.transforms.silver import rank_bronze, split_ranked
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -61,15 +61,14 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         session = spark.spark_session
         locations = [loc.key for loc in pipeline.locations()]
         aqi_table = AqiTable(pipeline.aqi_breakpoints)
-        bronze = (
-            session.table(spark.table(*tables.BRONZE_RAW))
-            .where(window_condition("event_date", first, stop))
-            .persist()
+        bronze = session.table(spark.table(*tables.BRONZE_RAW)).where(
+            window_condition("event_date", first, stop)
         )
-        silver_df, rejects_df = clean_bronze(bronze, locations, aqi_table, rejected_at=utc_now())
+        ranked = rank_bronze(bronze, locations).persist()
+        silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
         rejects_df = rejects_df.persist()
         try:
-            rows_in, rejected = bronze.count(), rejects_df.count()
+            rows_in, rejected = ranked.count(), rejects_df.count()
             balance = {"rows_in": rows_in, "rows_rejected": rejected}
 
             def warnings(write, written):
@@ -115,7 +114,7 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             )
             reasons = rejects_df.groupBy("reason").count().collect()
         finally:
-            bronze.unpersist()
+            ranked.unpersist()
             rejects_df.unpersist()
         rows_silver = silver_result.metadata["rows_written"]
         if rows_silver + rejected != rows_in:

@@ -69,31 +69,33 @@ def rejection_reason(known_locations: list[str]) -> Column:
     return reason
 
 
-def clean_bronze(
-    bronze: DataFrame,
-    known_locations: list[str],
-    aqi_table: AqiTable,
-    rejected_at: Column | datetime,
-) -> tuple[DataFrame, DataFrame]:
-    """Split bronze into (silver, rejects); every input row lands in exactly one of them.
+def rank_bronze(bronze: DataFrame, known_locations: list[str]) -> DataFrame:
+    """Bronze rows with `reason`: the first rule a row breaks, `duplicate_superseded`, or null.
 
     Valid rows are deduplicated on (location_key, ts_utc) keeping the latest ingest (then the
-    highest batch id and row hash, so ties resolve the same way every time); the losers are
-    rejected as `duplicate_superseded`.
+    highest batch id and row hash, so ties resolve the same way every time); the losers get
+    `duplicate_superseded`. Persist the result to split it without ranking twice.
     """
     latest_first = Window.partitionBy("location_key", "ts_utc").orderBy(
         F.col("ingested_at").desc(), F.col("batch_id").desc(), F.col("row_hash").desc()
     )
     validated = bronze.withColumn("reason", rejection_reason(known_locations))
-    ranked = validated.withColumn(
+    return validated.withColumn(
         "reason",
         F.when(F.col("reason").isNotNull(), F.col("reason")).when(
             F.row_number().over(latest_first) > 1, F.lit(DUPLICATE)
         ),
     )
+
+
+def split_ranked(
+    ranked: DataFrame, aqi_table: AqiTable, rejected_at: Column | datetime
+) -> tuple[DataFrame, DataFrame]:
+    """Ranked bronze -> (silver, rejects): rows with a reason are rejected as they came."""
+    bronze_columns = [c for c in ranked.columns if c != "reason"]
     when = rejected_at if isinstance(rejected_at, Column) else F.lit(rejected_at).cast("timestamp")
     rejects = ranked.where(F.col("reason").isNotNull()).select(
-        *bronze.columns, "reason", when.alias("rejected_at")
+        *bronze_columns, "reason", when.alias("rejected_at")
     )
     kept = ranked.where(F.col("reason").isNull())
     pm25 = F.col("pm2_5")
@@ -111,3 +113,13 @@ def clean_bronze(
         "row_hash",
     )
     return silver, rejects
+
+
+def clean_bronze(
+    bronze: DataFrame,
+    known_locations: list[str],
+    aqi_table: AqiTable,
+    rejected_at: Column | datetime,
+) -> tuple[DataFrame, DataFrame]:
+    """Split bronze into (silver, rejects); every input row lands in exactly one of them."""
+    return split_ranked(rank_bronze(bronze, known_locations), aqi_table, rejected_at)
