@@ -75,9 +75,14 @@ def _us_aqi(pm25: float) -> int:
     return 301 + min(199, round(pm25 - 225.5))
 
 
-def value(variable: str, lat: float, lon: float, hour: int) -> float | None:
-    """The deterministic value of one variable at one hour (None where the series is missing)."""
-    pm25 = pm25_at(lat, lon, hour)
+def value(
+    variable: str, lat: float, lon: float, hour: int, pm25: float | None = None
+) -> float | None:
+    """The deterministic value of one variable at one hour (None where the series is missing).
+
+    `pm25` is `pm25_at(lat, lon, hour)`, passed in when the caller already has it.
+    """
+    pm25 = pm25_at(lat, lon, hour) if pm25 is None else pm25
     hour_of_day = hour % 24
     sun = max(0.0, math.sin(math.pi * (hour_of_day - 6) / 12))
     if variable == "pm2_5":
@@ -237,9 +242,10 @@ class LocalOpenMeteo:
                     datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:%M") for h in hours
                 ]
             }
+            pm25 = {h: pm25_at(glat, glon, h) for h in hours if h < horizon}
             for variable in variables:
                 hourly[variable] = [
-                    value(variable, glat, glon, h) if h < horizon else None for h in hours
+                    value(variable, glat, glon, h, pm25[h]) if h < horizon else None for h in hours
                 ]
             item: dict[str, Any] = {
                 "latitude": glat,
