@@ -62,6 +62,7 @@ class Measure:
     peak_rss_mb: float
     peak_jvm_mb: float
     peak_python_mb: float
+    largest_run_mb: float
 
 
 def synthetic_locations(count: int, path: Path) -> Path:
@@ -109,6 +110,7 @@ class RunMemorySampler(threading.Thread):
         self.peak = 0.0
         self.peak_jvm = 0.0
         self.peak_python = 0.0
+        self.largest_run = 0.0
         self._halt = threading.Event()
 
     @staticmethod
@@ -134,21 +136,24 @@ class RunMemorySampler(threading.Thread):
     def run(self) -> None:
         while not self._halt.is_set():
             jvms = self._driver_jvms()
-            jvm = sum(_rss_mb(pid) for pid in jvms)
-            python = sum(_rss_mb(_parent(pid)) for pid in jvms)
+            runs = [(_rss_mb(pid), _rss_mb(_parent(pid))) for pid in jvms]
+            jvm = sum(j for j, _ in runs)
+            python = sum(p for _, p in runs)
+            self.largest_run = max([self.largest_run, *(j + p for j, p in runs)])
             self.peak = max(self.peak, jvm + python)
             self.peak_jvm = max(self.peak_jvm, jvm)
             self.peak_python = max(self.peak_python, python)
             time.sleep(0.5)
 
     def stop(self) -> dict[str, float]:
-        """Stop sampling; peaks in MB (total, JVMs, Python workers)."""
+        """Stop sampling; peaks in MB (total, JVMs, Python workers, the largest single run)."""
         self._halt.set()
         self.join()
         return {
             "peak_rss_mb": round(self.peak, 1),
             "peak_jvm_mb": round(self.peak_jvm, 1),
             "peak_python_mb": round(self.peak_python, 1),
+            "largest_run_mb": round(self.largest_run, 1),
         }
 
 
@@ -289,14 +294,22 @@ def render(results: list[dict]) -> str:
     """The results as a fixed-width table."""
     lines = [
         f"{'what':<28}{'locations':>10}{'wall s':>9}{'runs':>6}{'API calls':>10}{'peak MB':>9}"
-        f"{'JVM MB':>8}{'Python MB':>10}{'wait s':>8}{'tail s':>8}  status"
+        f"{'JVM MB':>8}{'Python MB':>10}{'1 run MB':>9}{'wait s':>8}{'tail s':>8}  status"
     ]
     for result in results:
         for m in result["measures"]:
             lines.append(
                 f"{m['label']:<28}{m['locations']:>10}{m['wall_seconds']:>9}{m['runs']:>6}{m['api_calls']:>10}"
-                f"{m['peak_rss_mb']:>9}{m['peak_jvm_mb']:>8}{m['peak_python_mb']:>10}"
+                f"{m['peak_rss_mb']:>9}{m['peak_jvm_mb']:>8}{m['peak_python_mb']:>10}{m['largest_run_mb']:>9}"
                 f"{m['before_first_run_s']:>8}{m['after_last_run_s']:>8}  {m['status']}"
+            )
+        by_label = {m["label"]: m for m in result["measures"]}
+        if {"backfill 1 month", "backfill 22 months"} <= by_label.keys():
+            month, full = by_label["backfill 1 month"], by_label["backfill 22 months"]
+            lines.append(
+                f"{'memory growth 1 -> 22 months':<28}{result['locations']:>10}"
+                f"{full['largest_run_mb'] / max(month['largest_run_mb'], 1):>9.2f}x  (largest "
+                f"single run), {full['peak_rss_mb'] / max(month['peak_rss_mb'], 1):.2f}x (all runs)"
             )
         if "reference" in result:
             ref = result["reference"]
@@ -325,6 +338,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-hourly", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--skip-floor", action="store_true", help="skip the no-op Dagster run")
     args = parser.parse_args()
     results = [
         bench_locations(
@@ -337,16 +351,19 @@ def main() -> None:
         )
         for n in args.locations
     ]
-    floor = dagster_floor(args.start, args.end)
+    floor = None if args.skip_floor else dagster_floor(args.start, args.end)
     machine = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "dagster_env": {k: v for k, v in os.environ.items() if k.startswith("DAGSTER_EMIT")},
     }
-    table = render(results) + (
-        f"\n{'dagster bookkeeping floor':<28}{'':>10}{floor:>9}  (7 no-op assets x "
-        f"{(args.end - args.start).days + 1} daily partitions, one run, SQLite instance)"
-    )
+    table = render(results)
+    if floor is not None:
+        table += (
+            f"\n{'dagster bookkeeping floor':<28}{'':>10}{floor:>9}  (7 no-op assets x "
+            f"{(args.end - args.start).days + 1} daily partitions, one run, SQLite instance)"
+        )
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"

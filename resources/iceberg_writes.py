@@ -81,22 +81,23 @@ def window_condition(column: str, start: date | datetime, end: date | datetime) 
 
 
 def last_commit(spark: SparkSession, table: str) -> WriteResult:
-    """Summary of the table's current snapshot."""
-    rows = spark.sql(
-        f"SELECT s.snapshot_id, s.summary FROM {table}.snapshots s "
-        f"JOIN {table}.history h ON s.snapshot_id = h.snapshot_id "
-        "WHERE h.is_current_ancestor ORDER BY s.committed_at DESC LIMIT 1"
-    ).collect()
-    if not rows:
+    """Summary of the table's current snapshot, from Iceberg's table metadata (no Spark job)."""
+    iceberg = spark.sparkContext._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+        spark._jsparkSession, table
+    )
+    iceberg.refresh()
+    snapshot = iceberg.currentSnapshot()
+    if snapshot is None:
         return WriteResult(table, None, 0, 0, 0, 0)
-    summary = rows[0]["summary"] or {}
+    summary = snapshot.summary()
 
     def number(key: str) -> int:
-        return int(summary.get(key, 0))
+        value = summary.get(key)
+        return int(value) if value is not None else 0
 
     return WriteResult(
         table=table,
-        snapshot_id=rows[0]["snapshot_id"],
+        snapshot_id=snapshot.snapshotId(),
         added_records=number("added-records"),
         deleted_records=number("deleted-records"),
         changed_partitions=number("changed-partition-count"),
