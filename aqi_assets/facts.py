@@ -13,7 +13,7 @@ from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.tables import Layer, Table
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily
-from aqi_assets.transforms.episodes import plan_rewrite
+from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -176,9 +176,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         old = (
             session.table(name)
             if session.catalog.tableExists(name)
-            else session.createDataFrame(
-                [], "start_date date, start_ts timestamp, end_ts timestamp"
-            )
+            else session.createDataFrame([], EPISODE_BOUNDS_SCHEMA)
         )
         plan = plan_rewrite(
             hourly, old, start, end, pipeline.episode_threshold, pipeline.episode_min_hours
@@ -195,9 +193,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                     ),
                 ],
             )
-            written = plan.detected.where(
-                window_condition("start_date", plan.write_start, plan.write_end)
-            )
+            written = plan.to_write
             result = publish_window(
                 spark,
                 tables.FACT_EPISODE,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from pyspark.sql import functions as F
-
-from aqi_assets.transforms.episodes import affected_start_dates, detect_episodes, plan_rewrite
+from aqi_assets.transforms.episodes import (
+    EPISODE_BOUNDS_SCHEMA,
+    affected_start_dates,
+    detect_episodes,
+    plan_rewrite,
+)
 
 T0 = datetime(2024, 1, 1, 0, 0)
 
@@ -121,18 +124,11 @@ def test_affected_start_dates_include_adjacent_old_episodes(spark) -> None:
 def rewrite(spark, runs: dict[str, list[int | None]], window_start: datetime, old=None):
     """plan_rewrite over hourly values from T0, the window being one day; returns (plan, rows)."""
     frame = hourly(spark, runs)
-    old = old if old is not None else spark.createDataFrame([], EPISODE_BOUNDS)
+    old = old if old is not None else spark.createDataFrame([], EPISODE_BOUNDS_SCHEMA)
     plan = plan_rewrite(frame, old, window_start, window_start + timedelta(days=1), 151, 4)
-    written = plan.detected.where(
-        (F.col("start_date") >= F.lit(plan.write_start))
-        & (F.col("start_date") < F.lit(plan.write_end))
-    )
-    rows = [r.asDict() for r in written.orderBy("start_ts").collect()]
+    rows = [r.asDict() for r in plan.to_write.orderBy("start_ts").collect()]
     plan.detected.unpersist()
     return plan, rows
-
-
-EPISODE_BOUNDS = "start_date date, start_ts timestamp, end_ts timestamp"
 
 
 def test_rewrite_reads_a_week_back_not_the_whole_history(spark) -> None:
@@ -166,7 +162,7 @@ def test_rewrite_includes_the_old_episode_the_window_ends(spark) -> None:
     window_start = T0 + timedelta(days=23)
     old = spark.createDataFrame(
         [(date(2024, 1, 21), T0 + timedelta(days=20), window_start - timedelta(hours=1))],
-        EPISODE_BOUNDS,
+        EPISODE_BOUNDS_SCHEMA,
     )
     plan, rows = rewrite(spark, {"a": values}, window_start, old)
     assert plan.write_start == date(2024, 1, 21)

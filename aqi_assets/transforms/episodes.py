@@ -93,6 +93,8 @@ def affected_start_dates(
 
 # How far before a run's window episode detection first reads; widened while an episode reaches it.
 INITIAL_LOOKBACK = timedelta(days=7)
+# The columns of stored episodes that decide which start days a run rewrites.
+EPISODE_BOUNDS_SCHEMA = "start_date date, start_ts timestamp, end_ts timestamp"
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,12 @@ class EpisodeRewrite:
     write_start: date
     write_end: date
     read_since: datetime
+
+    @property
+    def to_write(self) -> DataFrame:
+        """The detected episodes whose start day is in [write_start, write_end)."""
+        day = F.col("start_date")
+        return self.detected.where((day >= F.lit(self.write_start)) & (day < F.lit(self.write_end)))
 
 
 def plan_rewrite(
