@@ -1,0 +1,115 @@
+"""The shipped instance's batched event log records exactly what Dagster's stock SQLite log records."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+
+from aqi_assets.dev.dagster_dev import PROJECT_ROOT
+from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-11")
+RANGE_TAGS = {
+    "dagster/asset_partition_range_start": "2024-01-01",
+    "dagster/asset_partition_range_end": "2024-01-10",
+}
+POLICY = dg.BackfillPolicy.single_run()
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=POLICY)
+def upstream(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+
+@dg.asset_check(asset=upstream)
+def upstream_has_days() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=POLICY, deps=[upstream])
+def downstream() -> None:
+    return None
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=POLICY, deps=[downstream])
+def broken() -> None:
+    raise RuntimeError("boom")
+
+
+def project_instance(home: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    """An instance configured by the project's dagster.yaml, as scripts/dev sets it up."""
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv(BATCH_SIZE_VARIABLE, raising=False)
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
+    """What the UI and the automation read back about the assets and the run."""
+    keys = [dg.AssetKey(name) for name in ("upstream", "downstream", "broken")]
+    days = DAYS.get_partition_keys()
+    out: dict = {"run_events": [e.dagster_event_type for e in instance.all_logs(run_id)]}
+    check_runs = instance.event_log_storage.get_asset_check_execution_history(
+        upstream_has_days.check_key, limit=10
+    )
+    out["check_runs"] = [(r.run_id == run_id, r.status) for r in check_runs]
+    for key in keys:
+        materializations = instance.fetch_materializations(key, limit=100).records
+        planned = instance.fetch_planned_materializations(key, limit=100).records
+        entry = (
+            instance.get_asset_records([key])[0].asset_entry if key.path[0] != "broken" else None
+        )
+        out[key.to_user_string()] = {
+            "materialized": sorted(
+                (r.partition_key, dict(r.asset_materialization.metadata)) for r in materializations
+            ),
+            "planned": sorted(r.partition_key for r in planned),
+            "status": instance.get_status_by_partition(key, days, DAYS),
+            "last": entry.last_materialization.dagster_event.partition if entry else None,
+        }
+    return out
+
+
+def test_batched_log_records_what_the_stock_log_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = {}
+    for name in ("stock", "project"):
+        home = tmp_path / name
+        home.mkdir()
+        if name == "stock":
+            instance = dg.DagsterInstance.from_config(str(home))
+        else:
+            instance = project_instance(home, monkeypatch)
+        result = dg.materialize(
+            [upstream, upstream_has_days, downstream, broken],
+            instance=instance,
+            tags=RANGE_TAGS,
+            raise_on_error=False,
+        )
+        results[name] = recorded(instance, result.run_id), instance
+
+    (stock, stock_instance), (project, project_instance_) = results["stock"], results["project"]
+    assert isinstance(project_instance_.event_log_storage, BatchedSqliteEventLogStorage)
+    assert not isinstance(stock_instance.event_log_storage, BatchedSqliteEventLogStorage)
+    assert project == stock
+    days = DAYS.get_partition_keys()
+    assert project["upstream"]["materialized"] == [
+        (day, {"days": dg.IntMetadataValue(10)}) for day in days
+    ]
+    assert project["downstream"]["planned"] == days
+    assert project["downstream"]["last"] == "2024-01-10"
+    assert set(project["downstream"]["status"].values()) == {AssetPartitionStatus.MATERIALIZED}
+    assert set(project["broken"]["status"].values()) == {AssetPartitionStatus.FAILED}
+
+
+def test_planned_partitions_show_in_progress_before_the_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    instance = project_instance(tmp_path, monkeypatch)
+    job = dg.Definitions(assets=[upstream]).get_implicit_global_asset_job_def()
+    instance.create_run_for_job(job, tags=RANGE_TAGS, asset_selection=frozenset({upstream.key}))
+    status = instance.get_status_by_partition(upstream.key, DAYS.get_partition_keys(), DAYS)
+    assert set(status.values()) == {AssetPartitionStatus.IN_PROGRESS}
