@@ -70,17 +70,23 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 super().store_event_batch(list(stretch))
 
     def _store_asset_events(self, events: list[EventLogEntry]) -> None:
-        """One insert into the run shard, one transaction on the index shard, as store_event does."""
+        """What store_event does for each event, with one serialization and one transaction per shard.
+
+        The asset key table keeps one row per asset that each event overwrites with the columns
+        of its event type, so only the last event of each asset and type decides its content.
+        """
+        rows = [self._event_to_row(event) for event in events]
         with self.run_connection(events[0].run_id) as conn:
-            conn.execute(SqlEventLogStorageTable.insert(), [self._event_to_row(e) for e in events])
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
         with self.index_transaction() as conn:
             event_ids = [
-                conn.execute(self.prepare_insert_event(event)).inserted_primary_key[0]
-                for event in events
+                conn.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key[0]
+                for row in rows
             ]
             self._store_asset_event_tags(conn, events, event_ids)
-            for event, event_id in zip(events, event_ids, strict=True):
-                self._store_asset_event(conn, event, event_id)
+            last = {(row["asset_key"], row["dagster_event_type"]): i for i, row in enumerate(rows)}
+            for i in sorted(last.values()):
+                self._store_asset_event(conn, events[i], event_ids[i])
 
 
 def _stretch_key(event: EventLogEntry) -> tuple[bool, str]:

@@ -58,18 +58,26 @@ def recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
     for key in keys:
         materializations = instance.fetch_materializations(key, limit=100).records
         planned = instance.fetch_planned_materializations(key, limit=100).records
-        entry = (
-            instance.get_asset_records([key])[0].asset_entry if key.path[0] != "broken" else None
-        )
         out[key.to_user_string()] = {
             "materialized": sorted(
                 (r.partition_key, dict(r.asset_materialization.metadata)) for r in materializations
             ),
             "planned": sorted(r.partition_key for r in planned),
             "status": instance.get_status_by_partition(key, days, DAYS),
-            "last": entry.last_materialization.dagster_event.partition if entry else None,
+            "entry": asset_entry(instance, key, run_id),
         }
     return out
+
+
+def asset_entry(instance: dg.DagsterInstance, key: dg.AssetKey, run_id: str) -> tuple:
+    """The asset's row in the asset key table: its last materialization and last run."""
+    entry = instance.get_asset_records([key])[0].asset_entry
+    last = entry.last_materialization_record
+    return (
+        last.storage_id if last else None,
+        last.partition_key if last else None,
+        entry.last_run_id == run_id,
+    )
 
 
 def test_batched_log_records_what_the_stock_log_records(
@@ -100,7 +108,7 @@ def test_batched_log_records_what_the_stock_log_records(
         (day, {"days": dg.IntMetadataValue(10)}) for day in days
     ]
     assert project["downstream"]["planned"] == days
-    assert project["downstream"]["last"] == "2024-01-10"
+    assert project["downstream"]["entry"][1:] == ("2024-01-10", True)
     assert set(project["downstream"]["status"].values()) == {AssetPartitionStatus.MATERIALIZED}
     assert set(project["broken"]["status"].values()) == {AssetPartitionStatus.FAILED}
 
