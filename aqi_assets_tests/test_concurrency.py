@@ -11,6 +11,7 @@ import pytest
 
 from aqi_assets.cli import graphql, launch_backfill, watch
 from aqi_assets.dev.dagster_dev import launch_partition_run, wait_for_run
+from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE
 from aqi_assets.partitions import PARTITIONED_ASSETS
 from aqi_assets.tables import FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY, SILVER_HOURLY
 from aqi_assets_tests.conftest import make_spark_resource
@@ -63,7 +64,11 @@ def backfill_runs(url: str, backfill_id: str) -> list[str]:
 
 
 def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
-    dagster_ui, tmp_path: Path, lakehouse_assets, pipeline_resources
+    dagster_ui,
+    tmp_path: Path,
+    lakehouse_assets,
+    pipeline_resources,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backfill_id = launch_backfill(dagster_ui.url, *BACKFILL, None, title="concurrency")
     wait_for_partitioned_backfill_run(dagster_ui.url, backfill_id)
@@ -73,6 +78,8 @@ def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
     assert progress.succeeded, progress
     assert wait_for_run(dagster_ui.url, refresh_run) == "SUCCESS"
 
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_ui.home))  # the event log's default base_dir
+    monkeypatch.setenv(BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE)  # restored after the test
     instance = dg.DagsterInstance.from_config(str(dagster_ui.home))
     backfill_steps = step_windows(instance, backfill_runs(dagster_ui.url, backfill_id))
     refresh_steps = step_windows(instance, [refresh_run])
