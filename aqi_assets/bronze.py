@@ -3,7 +3,6 @@
 from datetime import date, timedelta
 
 import dagster as dg
-from pyspark.sql import functions as F
 
 from aqi_assets import tables
 from aqi_assets.metadata import utc_now
@@ -76,7 +75,6 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             "event_date",
             start,
             end,
-            [F.col("event_date")],
             api_calls=fetched.api_calls,
             locations=len(locations),
         )

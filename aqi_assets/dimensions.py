@@ -1,7 +1,6 @@
 """Gold dimensions: location, pollutant and hour-of-day from reference data; dates by partition."""
 
 import dagster as dg
-from pyspark.sql import functions as F
 
 from aqi_assets import tables
 from aqi_assets.partitions import BACKFILL_POLICY
@@ -67,8 +66,6 @@ def build_dim_date(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         df = dims.dim_date(spark.spark_session, start, end)
-        return publish_window(
-            spark, tables.DIM_DATE, df, "date_utc", start, end, [F.col("date_utc")]
-        )
+        return publish_window(spark, tables.DIM_DATE, df, "date_utc", start, end)
 
     return dim_date

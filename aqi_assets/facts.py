@@ -4,7 +4,6 @@ from datetime import datetime
 
 import dagster as dg
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from aqi_assets import checks, tables
 from aqi_assets.partitions import BACKFILL_POLICY
@@ -106,7 +105,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             "ts_utc",
             start,
             end,
-            [F.days("ts_utc")],
             audit=audit,
         )
 
@@ -148,7 +146,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             "date_utc",
             start.date(),
             end.date(),
-            [F.col("date_utc")],
             audit=audit,
         )
 
@@ -201,7 +198,6 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 "start_date",
                 plan.write_start,
                 plan.write_end,
-                [F.col("start_date")],
                 audit=audit,
                 aqi_threshold=pipeline.episode_threshold,
                 min_hours=pipeline.episode_min_hours,

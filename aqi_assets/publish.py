@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 
 from aqi_assets.checks import FrameCheck, evaluate_frame_check
 from aqi_assets.metadata import days_in, write_metadata
@@ -91,7 +91,6 @@ def publish_window(
     window_column: str,
     start: date | datetime,
     end: date | datetime,
-    partitioned_by: list[Column],
     audit: Audit | None = None,
     **extra: Any,
 ) -> dg.MaterializeResult:
@@ -104,7 +103,7 @@ def publish_window(
             # each compute the whole frame (4 at once on 2 cores).
             df.persist().count()
         results = _audit_before_commit(audit, df, name) if audit else []
-        write = replace_window(df, name, window_column, start, end, partitioned_by)
+        write = replace_window(df, name, window_column, start, end)
     finally:
         if cached:
             df.unpersist()

@@ -1,7 +1,6 @@
 """Silver layer: typed, validated, deduplicated hours (`silver_hourly`) and what failed (`silver_rejects`)."""
 
 import dagster as dg
-from pyspark.sql import functions as F
 
 from aqi_assets import checks, tables
 from aqi_assets.metadata import utc_now
@@ -98,7 +97,6 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 "ts_utc",
                 start,
                 end,
-                [F.days("ts_utc")],
                 audit=audit,
                 **balance,
             )
@@ -109,7 +107,6 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 "event_date",
                 first,
                 stop,
-                [F.col("event_date")],
                 **balance,
             )
             reasons = rejects_df.groupBy("reason").count().collect()
