@@ -191,7 +191,7 @@ def backfill(
         round(finished - started, 1),
         len(runs),
         server.calls,
-        progress.status,
+        "SUCCESS" if progress.succeeded else progress.status,
         durations,
         *_idle(started, finished, timed),
         **peak,
