@@ -1,4 +1,5 @@
-"""`aqi` console script: launch a partitioned backfill on a running Dagster instance and watch it."""
+"""`aqi` console script: launch a partitioned backfill on a running Dagster instance and watch it;
+build the Spark driver's class archive."""
 
 from __future__ import annotations
 
@@ -262,12 +263,22 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timeout", type=float, default=6 * 3600, help="give up after this many seconds"
     )
     backfill.add_argument("--no-wait", action="store_true", help="launch and exit without watching")
+    archive = commands.add_parser(
+        "jvm-archive",
+        help="build the Spark driver's class-data-sharing archive (faster JVM start per run)",
+    )
+    archive.add_argument("--path", default=None, help="archive file (default: AQI_JVM_ARCHIVE)")
+    archive.add_argument("--force", action="store_true", help="rebuild even if it exists")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `aqi` console script; returns the process exit code."""
     args = _parse_args(argv)
+    if args.command == "jvm-archive":
+        from aqi_assets.dev.jvm_archive import ensure_archive
+
+        return ensure_archive(args.path, args.force)
     if args.end < args.start:
         print(f"error: end {args.end} is before start {args.start}", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "iceberg_packages": settings.iceberg_packages,
         "ui_enabled": settings.spark_ui,
         "spark_config": settings.spark_conf,
+        "class_archive": settings.jvm_archive,
     }
     if settings.profile is Profile.LOCAL:
         # In local mode the driver is also the executor: large ranges x many cities need more.

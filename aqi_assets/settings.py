@@ -12,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import aqi_assets
+from resources.jvm_archive import default_archive_path
+from resources.spark import SparkConfigError
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
 DEFAULT_PARTITIONS_START = "2024-01-01"
@@ -51,6 +53,7 @@ class Settings:
     automation_on: bool
     spark_conf: dict[str, str]
     spark_ui: bool
+    jvm_archive: str | None
 
 
 def project_home() -> Path:
@@ -107,6 +110,19 @@ def _partitions_start(raw: str) -> date:
             "pick a past day such as 2024-01-01."
         )
     return start
+
+
+def _jvm_archive(env: dict[str, str], home: Path) -> str | None:
+    """AQI_JVM_ARCHIVE: a path, `off`, or (unset) this JDK's and Spark's archive under home."""
+    raw = env.get("AQI_JVM_ARCHIVE", "")
+    if raw.lower() == "off":
+        return None
+    if raw:
+        return str(Path(raw).expanduser())
+    try:
+        return str(default_archive_path(home))
+    except SparkConfigError:
+        return None  # no Java: validate_environment says so in its own words
 
 
 def check_warehouse_writable(warehouse: str) -> None:
@@ -170,4 +186,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         automation_on=_switch(env, "AQI_AUTOMATION"),
         spark_ui=_switch(env, "AQI_SPARK_UI"),
         spark_conf=_spark_conf(env.get("AQI_SPARK_CONF", "")),
+        jvm_archive=_jvm_archive(env, home),
     )

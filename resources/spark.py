@@ -17,6 +17,7 @@ from pydantic import Field
 ICEBERG_JAR_PACKAGE = "snowpark_connect_deps_iceberg"
 ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 MIN_JAVA_MAJOR = 17
 
 
@@ -50,8 +51,8 @@ def shipped_iceberg_jar() -> str:
     return str(jar)
 
 
-def java_major_version() -> int:
-    """Major version of the Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH)."""
+def java_version_text() -> tuple[str, str]:
+    """The Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH) and its `-version` text."""
     java_home = os.environ.get("JAVA_HOME")
     executable = (
         shutil.which(os.path.join(java_home, "bin", "java")) if java_home else shutil.which("java")
@@ -64,6 +65,12 @@ def java_major_version() -> int:
     out = subprocess.run(
         [executable, "-version"], capture_output=True, text=True, check=False
     ).stderr
+    return executable, out
+
+
+def java_major_version() -> int:
+    """Major version of the Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH)."""
+    executable, out = java_version_text()
     for token in out.replace('"', " ").split():
         head = token.split(".")[0]
         if head.isdigit() and "." in token:
@@ -129,6 +136,11 @@ class SparkIcebergResource(LazyPySparkResource):
     dynamic_allocation_max_executors: int | None = Field(
         default=None, description="Upper bound of dynamic allocation."
     )
+    class_archive: str | None = Field(
+        default=None,
+        description="JVM class-data-sharing archive the driver maps at start (built by "
+        "`aqi jvm-archive`); ignored while the file does not exist.",
+    )
     python_archive: str | None = Field(
         default=None,
         description="Packed Python env shipped to executors (spark.archives), e.g. "
@@ -145,10 +157,17 @@ class SparkIcebergResource(LazyPySparkResource):
                 require_java()
             self._spark_session = spark_session_from_config(self.effective_conf())
             context = self._spark_session.sparkContext
+            archive = self.usable_class_archive()
             get_dagster_logger().info(
                 f"Spark application {context.applicationId} on {context.master} "
-                f"(Spark UI: {context.uiWebUrl or 'disabled'})"
+                f"(Spark UI: {context.uiWebUrl or 'disabled'}; driver class archive: "
+                f"{archive or 'none, build one with `aqi jvm-archive`'})"
             )
+
+    def usable_class_archive(self) -> str | None:
+        """`class_archive` when the file exists, else None."""
+        archive = self.class_archive
+        return archive if archive and os.path.isfile(archive) else None
 
     def table(self, namespace: str, name: str) -> str:
         """Fully qualified Spark name of an Iceberg table, e.g. `lh.silver.silver_hourly`."""
@@ -207,4 +226,13 @@ def build_spark_conf(res: SparkIcebergResource) -> dict[str, str]:
         if res.dynamic_allocation_max_executors:
             conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
     conf.update({key: str(value) for key, value in res.spark_config.items()})
+    archive = res.usable_class_archive()
+    if archive:
+        conf = with_driver_java_options(conf, f"-XX:SharedArchiveFile={archive}")
     return conf
+
+
+def with_driver_java_options(conf: dict[str, str], *options: str) -> dict[str, str]:
+    """`conf` with `options` put before the driver Java options it already has (those win)."""
+    merged = " ".join([*options, conf.get(DRIVER_JAVA_OPTIONS, "")]).strip()
+    return {**conf, DRIVER_JAVA_OPTIONS: merged}

@@ -25,3 +25,6 @@ if [ ! -f "$STAMP" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 export AQI_HOME="${AQI_HOME:-$ROOT}"
+# The Spark driver's class archive (resources/jvm_archive.py): built once per JDK and Spark, about
+# a minute; every run's JVM then starts faster. Runs work without it, so a failure only warns.
+aqi jvm-archive || echo "warning: no Spark driver class archive (runs start slower); retry with 'aqi jvm-archive'" >&2

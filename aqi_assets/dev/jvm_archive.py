@@ -1,0 +1,93 @@
+"""Build the Spark driver's class archive from a real run of the pipeline (`aqi jvm-archive`).
+
+The classes worth archiving are the ones a run loads, so the archive is written by a JVM that
+ran the whole graph: the reference dimensions, two days of every partitioned asset, then one of
+those days again (a rewrite that carries the other day's rows, as an hourly refresh does), in a
+scratch warehouse against the bundled local Open-Meteo server. See resources/jvm_archive.py.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from aqi_assets.settings import Settings, load_settings
+from resources.jvm_archive import build_archive
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+FIRST_DAY = date(2024, 1, 1)
+LAST_DAY = date(2024, 1, 2)
+
+
+def pipeline_workload(settings: Settings, java_option: str) -> None:
+    """Run the graph as described above in a fresh local driver JVM started with `java_option`."""
+    # Imported here: `aqi jvm-archive` runs before every dev and test session and should only
+    # pay for the pipeline when it has an archive to build.
+    import dagster as dg
+
+    from aqi_assets.definitions import build_assets
+    from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
+    from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS, daily_partitions
+    from aqi_assets.pipeline_config import PipelineConfig
+    from resources.lakehouse import LakehouseReader
+    from resources.open_meteo import OpenMeteoResource
+    from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource
+
+    with (
+        tempfile.TemporaryDirectory(prefix="aqi-jvm-archive-") as scratch,
+        LocalOpenMeteo() as server,
+    ):
+        warehouse = Path(scratch).as_uri()
+        resources = {
+            "spark": SparkIcebergResource(
+                warehouse=warehouse,
+                iceberg_jar=settings.iceberg_jar,
+                iceberg_packages=settings.iceberg_packages,
+                ui_enabled=False,
+                spark_config={DRIVER_JAVA_OPTIONS: java_option},
+            ),
+            "open_meteo": OpenMeteoResource(base_url=server.base_url),
+            "lakehouse": LakehouseReader(warehouse=warehouse),
+            "pipeline": PipelineConfig(),
+        }
+        assets = build_assets(daily_partitions(FIRST_DAY))
+        instance = dg.DagsterInstance.ephemeral()
+        runs = [
+            {"selection": list(REFERENCE_ASSETS)},
+            {
+                "selection": list(PARTITIONED_ASSETS),
+                "tags": {
+                    "dagster/asset_partition_range_start": FIRST_DAY.isoformat(),
+                    "dagster/asset_partition_range_end": LAST_DAY.isoformat(),
+                },
+            },
+            {"selection": list(PARTITIONED_ASSETS), "partition_key": LAST_DAY.isoformat()},
+        ]
+        for run in runs:
+            dg.materialize(assets, resources=resources, instance=instance, run_config=QUIET, **run)
+
+
+def ensure_archive(target: str | None, force: bool = False) -> int:
+    """Build the archive at `target` (default: the settings' path) unless it exists; exit code."""
+    settings = load_settings()
+    path = target or settings.jvm_archive
+    if path is None:
+        print("AQI_JVM_ARCHIVE=off: no driver class archive is used.", file=sys.stderr)
+        return 0
+    archive = Path(path)
+    if archive.is_file() and not force:
+        print(f"driver class archive up to date: {archive}", file=sys.stderr)
+        return 0
+    print(f"building the Spark driver class archive {archive} (about a minute)", file=sys.stderr)
+    started = time.perf_counter()
+    build_archive(archive, lambda option: pipeline_workload(settings, option))
+    size_mb = archive.stat().st_size / 2**20
+    print(
+        f"driver class archive written: {archive} ({size_mb:.0f} MB, "
+        f"{time.perf_counter() - started:.0f} s)",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,131 @@
+"""The Spark driver's class archive: built from a real pipeline run, mapped by later drivers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from aqi_assets.settings import load_settings
+from resources.jvm_archive import ARCHIVE_PREFIX
+from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource, build_spark_conf
+
+ROOT = Path(__file__).resolve().parents[1]
+# A class+load log line for a class mapped from the dynamic (top) archive layer.
+FROM_ARCHIVE = "source: shared objects file (top)"
+
+
+def run_python(code: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter (a fresh driver JVM) from the project root."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_driver_maps_the_archive_only_when_it_exists(tmp_path: Path) -> None:
+    archive = tmp_path / "driver.jsa"
+    resource = SparkIcebergResource(
+        warehouse=tmp_path.as_uri(),
+        class_archive=str(archive),
+        spark_config={DRIVER_JAVA_OPTIONS: "-Dmine=1"},
+    )
+    assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"
+    archive.write_bytes(b"built")
+    assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == (
+        f"-XX:SharedArchiveFile={archive} -Dmine=1"
+    )
+
+
+def test_archive_setting(tmp_path: Path) -> None:
+    default = load_settings({}).jvm_archive
+    assert default is not None
+    assert Path(default).parent.name == "jvm"
+    assert Path(default).name.startswith(ARCHIVE_PREFIX)
+    assert load_settings({"AQI_JVM_ARCHIVE": "off"}).jvm_archive is None
+    chosen = tmp_path / "mine.jsa"
+    assert load_settings({"AQI_JVM_ARCHIVE": str(chosen)}).jvm_archive == str(chosen)
+
+
+def test_failed_workload_leaves_no_archive(tmp_path: Path) -> None:
+    target = tmp_path / "archive" / "driver.jsa"
+    result = run_python(
+        f"""
+        from pathlib import Path
+        from resources.jvm_archive import build_archive
+        from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource
+
+        def workload(option):
+            spark = SparkIcebergResource(
+                warehouse={(tmp_path / "wh").as_uri()!r},
+                ui_enabled=False,
+                spark_config={{DRIVER_JAVA_OPTIONS: option}},
+            ).spark_session
+            spark.range(3).count()
+            raise ValueError("workload broke")
+
+        try:
+            build_archive(Path({str(target)!r}), workload)
+        except ValueError as exc:
+            print("raised:", exc)
+        """
+    )
+    assert "raised: workload broke" in result.stdout, result.stderr[-2000:]
+    assert list(target.parent.iterdir()) == []
+
+
+def test_built_archive_is_mapped_by_the_next_driver(tmp_path: Path) -> None:
+    archive = tmp_path / "driver.jsa"
+    built = subprocess.run(
+        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert archive.stat().st_size > 10 * 2**20
+    assert [p.name for p in tmp_path.iterdir()] == ["driver.jsa"]
+
+    class_log = tmp_path / "classes.log"
+    used = run_python(
+        f"""
+        from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource
+
+        spark = SparkIcebergResource(
+            warehouse={(tmp_path / "wh").as_uri()!r},
+            ui_enabled=False,
+            class_archive={str(archive)!r},
+            spark_config={{DRIVER_JAVA_OPTIONS: "-Xlog:class+load=info:file={class_log}"}},
+        ).spark_session
+        spark.sql("CREATE TABLE lh.db.t (id bigint) USING iceberg")
+        spark.range(5).writeTo("lh.db.t").append()
+        print("rows:", spark.table("lh.db.t").count())
+        """
+    )
+    assert "rows: 5" in used.stdout, used.stderr[-3000:]
+    lines = class_log.read_text().splitlines()
+    mapped = [line for line in lines if FROM_ARCHIVE in line]
+    assert len(mapped) > 1000, f"{len(mapped)} of {len(lines)} classes came from the archive"
+    assert any(" org.apache.spark.sql.SparkSession " in line for line in mapped)
+
+
+def test_existing_archive_is_kept(tmp_path: Path) -> None:
+    archive = tmp_path / "driver.jsa"
+    archive.write_bytes(b"already built")
+    done = subprocess.run(
+        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert "up to date" in done.stderr
+    assert archive.read_bytes() == b"already built"
