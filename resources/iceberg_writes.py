@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StructType
 
@@ -170,7 +170,8 @@ def replace_window(
     months = whole_months(start, end)
     rewritten = F.lit(True) if unpartitioned else window_condition(window_column, *months)
     options = dict(WRITE_OPTIONS)
-    carried_rows = 0
+    carried: DataFrame | None = None
+    carried_seen = Observation()
     if snapshot is not None:
         # Fail the commit if another writer added or removed rows of these months meanwhile.
         options |= {
@@ -181,16 +182,29 @@ def replace_window(
             carried = spark.sql(
                 f"SELECT * FROM {table} VERSION AS OF {snapshot.snapshotId()}"
             ).where(rewritten & ~window)
-            carried_rows = carried.count()
-            if carried_rows:
-                guarded = guarded.unionByName(carried)
+            # Counted while the write reads them, not by a Spark job of its own.
+            counted = carried.observe(carried_seen, F.count(F.lit(1)).alias("rows"))
+            guarded = guarded.unionByName(counted)
     guarded.writeTo(table).options(**options).overwrite(rewritten)
+    carried_rows = _carried_rows(carried, carried_seen)
     result = last_commit(spark, table)
     return dataclasses.replace(
         result,
         added_records=result.added_records - carried_rows,
         deleted_records=result.deleted_records - carried_rows,
     )
+
+
+def _carried_rows(carried: DataFrame | None, seen: Observation) -> int:
+    """Rows `carried` into the commit, as observed during the write.
+
+    Spark drops the observation from a plan it proves empty (a snapshot without data files);
+    the count of such a plan needs no Spark job.
+    """
+    if carried is None:
+        return 0
+    observed = seen.get.get("rows")
+    return int(observed) if observed is not None else carried.count()
 
 
 def replace_table(df: DataFrame, table: str) -> WriteResult:
