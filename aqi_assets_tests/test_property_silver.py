@@ -3,6 +3,7 @@ never neither (nulls, NaN, huge and negative numbers, duplicate, unsorted and br
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +25,11 @@ class Item:
     start_date: date
     source: str
     payload: dict
+
+    @property
+    def body(self) -> str:
+        """The item as the client hands it over: JSON text."""
+        return json.dumps(self.payload)
 
 
 values = st.one_of(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Protocol
@@ -51,12 +50,12 @@ BUSINESS_FIELDS: tuple[str, ...] = ("location_key", "time", *API_VARIABLES)
 
 
 class PayloadLike(Protocol):
-    """One location's API item and the request it came from (see resources.open_meteo)."""
+    """One location's API item as JSON text, and the request it came from (resources.open_meteo)."""
 
     location_key: str
     start_date: date
     source: str
-    payload: dict
+    body: str
 
 
 def row_hash(columns: Sequence[str]) -> Column:
@@ -75,7 +74,7 @@ def bronze_frame(
     such rows still land in their partition and silver rejects them with a reason.
     """
     raw = spark.createDataFrame(
-        [(i.location_key, i.start_date, i.source, json.dumps(i.payload)) for i in items],
+        [(i.location_key, i.start_date, i.source, i.body) for i in items],
         "location_key string, start_date date, source string, body string",
     )
     parsed = raw.select(
