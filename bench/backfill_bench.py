@@ -30,7 +30,7 @@ from unittest import mock
 
 import dagster as dg
 
-from aqi_assets.cli import graphql, launch_backfill, watch
+from aqi_assets.cli import FAILURE, SUCCESS, backfill_progress, graphql, launch_backfill, watch
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.partitions import PARTITIONED_ASSETS
@@ -180,6 +180,7 @@ def backfill(
     progress = watch(ui.url, backfill_id, poll_seconds=1.0, timeout_seconds=3 * 3600)
     finished = time.time()
     peak = sampler.stop()
+    settle(ui, backfill_id)
     runs = graphql(ui.url, RUNS_OF_BACKFILL, {"id": backfill_id})["runsOrError"]["results"]
     timed = [r for r in runs if r["endTime"] and r["startTime"]]
     durations = [round(r["endTime"] - r["startTime"], 1) for r in timed]
@@ -196,6 +197,20 @@ def backfill(
         *_idle(started, finished, timed),
         **peak,
     )
+
+
+def settle(ui: DagsterDev, backfill_id: str, timeout: float = 300) -> None:
+    """Wait until the daemon has closed the backfill's books.
+
+    `aqi backfill` returns as soon as every partition is in; the daemon marks the backfill done on
+    its next tick, evaluating all of its partitions, which would compete with the next
+    measurement for the 2 cores.
+    """
+    deadline = time.monotonic() + timeout
+    while backfill_progress(ui.url, backfill_id).status not in SUCCESS | FAILURE:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"backfill {backfill_id} not closed after {timeout:.0f} s")
+        time.sleep(1)
 
 
 def hourly_refresh(ui: DagsterDev, server: LocalOpenMeteo, n: int, day: date) -> Measure:
