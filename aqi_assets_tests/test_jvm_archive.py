@@ -28,6 +28,18 @@ def run_python(code: str, timeout: float = 600) -> subprocess.CompletedProcess[s
     )
 
 
+def aqi_jvm_archive(archive: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`aqi jvm-archive --path archive`, as the bootstrap runs it."""
+    return subprocess.run(
+        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def test_driver_maps_the_archive_only_when_it_exists(tmp_path: Path) -> None:
     archive = tmp_path / "driver.jsa"
     resource = SparkIcebergResource(
@@ -81,14 +93,7 @@ def test_failed_workload_leaves_no_archive(tmp_path: Path) -> None:
 
 def test_built_archive_is_mapped_by_the_next_driver(tmp_path: Path) -> None:
     archive = tmp_path / "driver.jsa"
-    built = subprocess.run(
-        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    built = aqi_jvm_archive(archive, timeout=900)
     assert built.returncode == 0, built.stderr[-3000:]
     assert archive.stat().st_size > 10 * 2**20
     assert [p.name for p in tmp_path.iterdir()] == ["driver.jsa"]
@@ -119,13 +124,7 @@ def test_built_archive_is_mapped_by_the_next_driver(tmp_path: Path) -> None:
 def test_existing_archive_is_kept(tmp_path: Path) -> None:
     archive = tmp_path / "driver.jsa"
     archive.write_bytes(b"already built")
-    done = subprocess.run(
-        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = aqi_jvm_archive(archive, timeout=120)
     assert done.returncode == 0
     assert "up to date" in done.stderr
     assert archive.read_bytes() == b"already built"
