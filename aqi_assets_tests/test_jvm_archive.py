@@ -9,7 +9,12 @@ from pathlib import Path
 
 from aqi_assets.settings import load_settings
 from resources.jvm_archive import ARCHIVE_PREFIX
-from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource, build_spark_conf
+from resources.spark import (
+    DRIVER_JAVA_OPTIONS,
+    SparkIcebergResource,
+    build_spark_conf,
+    mapped_class_archive,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 # A class+load log line for a class mapped from the dynamic (top) archive layer.
@@ -48,10 +53,11 @@ def test_driver_maps_the_archive_only_when_it_exists(tmp_path: Path) -> None:
         spark_config={DRIVER_JAVA_OPTIONS: "-Dmine=1"},
     )
     assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"
+    assert mapped_class_archive(build_spark_conf(resource)) is None
     archive.write_bytes(b"built")
-    assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == (
-        f"-XX:SharedArchiveFile={archive} -Dmine=1"
-    )
+    conf = build_spark_conf(resource)
+    assert conf[DRIVER_JAVA_OPTIONS] == f"-XX:SharedArchiveFile={archive} -Dmine=1"
+    assert mapped_class_archive(conf) == str(archive)
 
 
 def test_archive_setting(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from enum import StrEnum
@@ -155,9 +156,10 @@ class SparkIcebergResource(LazyPySparkResource):
         if self._spark_session is None:
             if self.master.startswith("local") or self.master.startswith("spark://"):
                 require_java()
-            self._spark_session = spark_session_from_config(self.effective_conf())
+            conf = self.effective_conf()
+            self._spark_session = spark_session_from_config(conf)
             context = self._spark_session.sparkContext
-            archive = self.usable_class_archive()
+            archive = mapped_class_archive(conf)
             get_dagster_logger().info(
                 f"Spark application {context.applicationId} on {context.master} "
                 f"(Spark UI: {context.uiWebUrl or 'disabled'}; driver class archive: "
@@ -230,6 +232,12 @@ def build_spark_conf(res: SparkIcebergResource) -> dict[str, str]:
     if archive:
         conf = with_driver_java_options(conf, f"-XX:SharedArchiveFile={archive}")
     return conf
+
+
+def mapped_class_archive(conf: dict[str, str]) -> str | None:
+    """The class archive the driver maps with `conf` (the last -XX:SharedArchiveFile wins)."""
+    found = re.findall(r"-XX:SharedArchiveFile=(\S+)", conf.get(DRIVER_JAVA_OPTIONS, ""))
+    return found[-1] if found else None
 
 
 def with_driver_java_options(conf: dict[str, str], *options: str) -> dict[str, str]:
