@@ -8,9 +8,7 @@ from datetime import date
 import dagster as dg
 
 from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 
 def materialize_range(

@@ -18,6 +18,7 @@ from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 from aqi_assets_tests.readback import table_rows
 from resources.lakehouse import LakehouseReader
+from resources.run_tags import RANGE_START_TAG
 
 pytestmark = pytest.mark.e2e
 BACKFILL = (date(2024, 1, 1), date(2024, 1, 4))
@@ -36,7 +37,7 @@ def wait_for_partitioned_backfill_run(url: str, backfill_id: str, timeout: float
     while time.monotonic() < deadline:
         for run in graphql(url, RUNS, {"tag": backfill_id})["runsOrError"]["results"]:
             tags = {t["key"] for t in run["tags"]}
-            if "dagster/asset_partition_range_start" in tags and run["status"] == "STARTED":
+            if RANGE_START_TAG in tags and run["status"] == "STARTED":
                 return
         time.sleep(0.5)
     pytest.fail("the backfill never started its partitioned run")

@@ -9,11 +9,12 @@ from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from aqi_assets.dev.dagster_dev import PROJECT_ROOT
 from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
+from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-11")
 RANGE_TAGS = {
-    "dagster/asset_partition_range_start": "2024-01-01",
-    "dagster/asset_partition_range_end": "2024-01-10",
+    RANGE_START_TAG: "2024-01-01",
+    RANGE_END_TAG: "2024-01-10",
 }
 POLICY = dg.BackfillPolicy.single_run()
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
 from aqi_assets.profiles import spark_resource
 from aqi_assets.settings import load_settings
-from resources.spark import ICEBERG_JAR_NAME, SparkConfigError, SparkIcebergResource
+from resources.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, run_days
+from resources.spark import (
+    DRIVER_JAVA_OPTIONS,
+    ICEBERG_JAR_NAME,
+    SHORT_RUN_CONF,
+    SparkConfigError,
+    SparkIcebergResource,
+)
 
 
 def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None:
@@ -68,3 +76,68 @@ def test_raw_spark_config_wins() -> None:
         warehouse="file:///w", spark_config={"spark.sql.shuffle.partitions": "7"}
     ).effective_conf()
     assert conf["spark.sql.shuffle.partitions"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("tags", "days"),
+    [
+        ({PARTITION_TAG: "2025-10-16"}, 1),
+        ({RANGE_START_TAG: "2024-01-01", RANGE_END_TAG: "2025-10-16"}, 655),
+        ({RANGE_START_TAG: "2024-01-01"}, None),
+        ({PARTITION_TAG: "hanoi"}, None),
+        ({}, None),
+    ],
+)
+def test_days_a_run_covers_come_from_its_partition_tags(tags: dict, days: int | None) -> None:
+    assert run_days(tags) == days
+
+
+DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-03-01")
+
+
+@dg.asset(partitions_def=DAYS, backfill_policy=dg.BackfillPolicy.single_run())
+def driver_conf(spark: SparkIcebergResource) -> dg.MaterializeResult:
+    """Reports the configuration the run's driver would start with (no JVM is started)."""
+    conf = spark.effective_conf()
+    return dg.MaterializeResult(
+        metadata={key: conf.get(key, "") for key in (DRIVER_JAVA_OPTIONS, *SHORT_RUN_CONF)}
+    )
+
+
+def driver_conf_of_run(spark: SparkIcebergResource, **run: object) -> dict:
+    result = dg.materialize([driver_conf], resources={"spark": spark}, **run)
+    event = result.get_asset_materialization_events()[0]
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
+    spark = SparkIcebergResource(warehouse="file:///w")
+    hourly = driver_conf_of_run(spark, partition_key="2024-02-10")
+    assert "-XX:TieredStopAtLevel=1" in hourly[DRIVER_JAVA_OPTIONS]
+    assert hourly["spark.sql.codegen.wholeStage"] == "false"
+    assert hourly["spark.sql.adaptive.enabled"] == "false"
+    month = driver_conf_of_run(
+        spark, tags={RANGE_START_TAG: "2024-01-01", RANGE_END_TAG: "2024-01-31"}
+    )
+    assert "TieredStopAtLevel" not in month[DRIVER_JAVA_OPTIONS]
+    assert month["spark.sql.codegen.wholeStage"] == "true"
+    assert month["spark.sql.adaptive.enabled"] == "true"
+
+
+def test_short_run_tuning_can_be_turned_off_or_overridden() -> None:
+    off = SparkIcebergResource(warehouse="file:///w", short_run_max_days=0)
+    assert (
+        "TieredStopAtLevel"
+        not in driver_conf_of_run(off, partition_key="2024-02-10")[DRIVER_JAVA_OPTIONS]
+    )
+    mine = SparkIcebergResource(
+        warehouse="file:///w",
+        spark_config={
+            "spark.sql.codegen.wholeStage": "true",
+            DRIVER_JAVA_OPTIONS: "-XX:TieredStopAtLevel=4",
+        },
+    )
+    conf = driver_conf_of_run(mine, partition_key="2024-02-10")
+    assert conf["spark.sql.codegen.wholeStage"] == "true"
+    # The JVM takes the last of repeated flags: the user's comes after ours.
+    assert conf[DRIVER_JAVA_OPTIONS].endswith("-XX:TieredStopAtLevel=4")

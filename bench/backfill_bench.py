@@ -35,6 +35,7 @@ from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_fo
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.partitions import PARTITIONED_ASSETS
 from bench.duckdb_reference import run_reference
+from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -274,8 +275,8 @@ def dagster_floor(first: date, last: date) -> float:
             assets,
             instance=instance,
             tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
+                RANGE_START_TAG: first.isoformat(),
+                RANGE_END_TAG: last.isoformat(),
             },
         )
         return round(time.perf_counter() - started, 1)

@@ -33,11 +33,12 @@ from aqi_assets.pipeline_config import PipelineConfig
 from resources.iceberg_writes import replace_window, window_condition
 from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
+from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 from resources.spark import SparkIcebergResource
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIRST = date(2024, 1, 1)
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+RANGE_TAGS = (RANGE_START_TAG, RANGE_END_TAG)
 
 
 def timed(action: Callable[[], object], repeat: int = 3) -> float:

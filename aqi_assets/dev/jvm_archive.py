@@ -34,6 +34,7 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
     from aqi_assets.pipeline_config import PipelineConfig
     from resources.lakehouse import LakehouseReader
     from resources.open_meteo import OpenMeteoResource
+    from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
     from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource
 
     with (
@@ -60,8 +61,8 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
             {
                 "selection": list(PARTITIONED_ASSETS),
                 "tags": {
-                    "dagster/asset_partition_range_start": FIRST_DAY.isoformat(),
-                    "dagster/asset_partition_range_end": LAST_DAY.isoformat(),
+                    RANGE_START_TAG: FIRST_DAY.isoformat(),
+                    RANGE_END_TAG: LAST_DAY.isoformat(),
                 },
             },
             {"selection": list(PARTITIONED_ASSETS), "partition_key": LAST_DAY.isoformat()},
