@@ -1,15 +1,18 @@
-"""`aqi` console script: launch a partitioned backfill on a running Dagster instance and watch it;
-build the Spark driver's class archive."""
+"""`aqi` console script: launch a partitioned backfill (or one run over the range) on a running
+Dagster instance and watch it; build the Spark driver's class archive."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import requests
+
+from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 SUCCESS = {"COMPLETED_SUCCESS", "COMPLETED"}
@@ -65,6 +68,31 @@ query Run($id: ID!) { runOrError(runId: $id) {
   ... on Run { assetMaterializations { assetKey { path } partition } } } }
 """
 RUN_ENDED = {"SUCCESS", "FAILURE", "CANCELED"}
+REPOSITORY = "query { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+RUN_PROGRESS = """
+query Run($id: ID!) { runOrError(runId: $id) {
+  __typename
+  ... on Run { status assetMaterializations { assetKey { path } partition } }
+  ... on RunNotFoundError { message }
+  ... on PythonError { message } } }
+"""
+# Run statuses in the vocabulary of backfill statuses, so one Progress describes both.
+RUN_AS_BACKFILL_STATUS = {
+    "SUCCESS": "COMPLETED_SUCCESS",
+    "FAILURE": "FAILED",
+    "CANCELED": "CANCELED",
+}
 
 
 class BackfillError(RuntimeError):
@@ -73,18 +101,24 @@ class BackfillError(RuntimeError):
 
 @dataclass(frozen=True)
 class Progress:
-    """Backfill state: status and partitions (asset x day) done out of targeted."""
+    """Backfill or run state: status and partitions (asset x day) done out of targeted.
+
+    A backfill is finished once every targeted partition is materialized (the daemon marks it
+    done on its next tick); a run only when it has ended (its checks may still fail it).
+    """
 
     status: str
     done: int
     failed: int
     total: int
     error: str | None = None
+    done_when_all_in: bool = True
 
     @property
     def finished(self) -> bool:
-        """Ended, or every targeted partition materialized (the daemon marks it done on its next tick)."""
-        return self.status in SUCCESS | FAILURE or (self.total > 0 and self.done == self.total)
+        """Ended, or (a backfill) every targeted partition materialized."""
+        all_in = self.done_when_all_in and self.total > 0 and self.done == self.total
+        return self.status in SUCCESS | FAILURE or all_in
 
     @property
     def succeeded(self) -> bool:
@@ -166,6 +200,66 @@ def launch_backfill(url: str, start: date, end: date, select: list[str] | None, 
     return result["backfillId"]
 
 
+def launch_asset_run(url: str, asset_keys: list[list[str]], tags: dict[str, str]) -> str:
+    """Launch one run of the code location's asset job for `asset_keys` and return its id."""
+    repo = graphql(url, REPOSITORY)["repositoriesOrError"]["nodes"][0]
+    params = {
+        "selector": {
+            "repositoryLocationName": repo["location"]["name"],
+            "repositoryName": repo["name"],
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [{"path": path} for path in asset_keys],
+        },
+        "mode": "default",
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+    }
+    result = graphql(url, LAUNCH_RUN, {"params": params})["launchRun"]
+    if result["__typename"] != "LaunchRunSuccess":
+        raise BackfillError(
+            f"Run was not launched ({result['__typename']}): {result.get('message')}"
+        )
+    return result["run"]["runId"]
+
+
+def launch_range_run(url: str, start: date, end: date, select: list[str] | None) -> RangeRun:
+    """Launch one run over [start, end] (inclusive days), as the UI's "Launch as: Single run" does.
+
+    It goes through the run queue straight away instead of waiting for the backfill daemon's
+    next tick (every 30 s); with every partitioned asset on a single-run backfill policy it does
+    the same work as a backfill.
+    """
+    selection = partitions_by_asset(url, start, end, select)
+    days = (end - start).days + 1
+    total = sum(days if "partitions" in entry else 1 for entry in selection)
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
+    run_id = launch_asset_run(url, [entry["assetKey"]["path"] for entry in selection], tags)
+    return RangeRun(url, run_id, total)
+
+
+@dataclass(frozen=True)
+class RangeRun:
+    """One run over a partition range: its id and how many (asset, partition) pairs it targets."""
+
+    url: str
+    run_id: str
+    total: int
+
+    def progress(self) -> Progress:
+        """Run status and the partitions it has materialized so far."""
+        data = graphql(self.url, RUN_PROGRESS, {"id": self.run_id})["runOrError"]
+        if data["__typename"] != "Run":
+            raise BackfillError(f"Run {self.run_id}: {data.get('message')}")
+        done = len(
+            {
+                ("/".join(e["assetKey"]["path"]), e["partition"])
+                for e in data["assetMaterializations"]
+            }
+        )
+        status = RUN_AS_BACKFILL_STATUS.get(data["status"], data["status"])
+        failed = self.total - done if status in FAILURE else 0
+        return Progress(status, done, failed, self.total, done_when_all_in=False)
+
+
 def backfill_progress(url: str, backfill_id: str) -> Progress:
     """Current status and partition counts of a backfill."""
     data = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"]
@@ -217,16 +311,34 @@ def render(progress: Progress, width: int = 30) -> str:
     return f"[{bar}] {progress.done}/{progress.total} partitions, {progress.failed} failed, {progress.status}"
 
 
+def backfill_tracker(url: str, backfill_id: str) -> Callable[[], Progress]:
+    """Reads a backfill's progress, counting partitions from its ended runs between daemon ticks."""
+    materialized = RunMaterializations(url, backfill_id)
+
+    def current() -> Progress:
+        progress = backfill_progress(url, backfill_id)
+        if progress.finished:
+            return progress
+        return replace(progress, done=max(progress.done, materialized.count()))
+
+    return current
+
+
 def watch(url: str, backfill_id: str, poll_seconds: float, timeout_seconds: float) -> Progress:
     """Poll until the backfill ends (or the timeout passes), redrawing the progress bar."""
+    tracker = backfill_tracker(url, backfill_id)
+    return follow(tracker, f"Backfill {backfill_id}", poll_seconds, timeout_seconds)
+
+
+def follow(
+    current: Callable[[], Progress], what: str, poll_seconds: float, timeout_seconds: float
+) -> Progress:
+    """Poll `current` until it is finished (or the timeout passes), redrawing the progress bar."""
     deadline = time.monotonic() + timeout_seconds
     interactive = sys.stderr.isatty()
     last_line = ""
-    materialized = RunMaterializations(url, backfill_id)
     while True:
-        progress = backfill_progress(url, backfill_id)
-        if not progress.finished:
-            progress = replace(progress, done=max(progress.done, materialized.count()))
+        progress = current()
         line = render(progress)
         if line != last_line:
             sys.stderr.write(("\r" if interactive else "") + line + ("" if interactive else "\n"))
@@ -237,9 +349,7 @@ def watch(url: str, backfill_id: str, poll_seconds: float, timeout_seconds: floa
                 sys.stderr.write("\n")
             return progress
         if time.monotonic() > deadline:
-            raise BackfillError(
-                f"Backfill {backfill_id} still {progress.status} after {timeout_seconds:.0f}s"
-            )
+            raise BackfillError(f"{what} still {progress.status} after {timeout_seconds:.0f}s")
         time.sleep(poll_seconds)
 
 
@@ -263,6 +373,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--timeout", type=float, default=6 * 3600, help="give up after this many seconds"
     )
     backfill.add_argument("--no-wait", action="store_true", help="launch and exit without watching")
+    backfill.add_argument(
+        "--single-run",
+        action="store_true",
+        help="launch one run over the range through the run queue (the UI's 'Launch as: Single "
+        "run') instead of a backfill the daemon picks up on its next 30 s tick",
+    )
     archive = commands.add_parser(
         "jvm-archive",
         help="build the Spark driver's class-data-sharing archive (faster JVM start per run)",
@@ -283,27 +399,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: end {args.end} is before start {args.start}", file=sys.stderr)
         return 2
     select = [key.strip() for key in args.select.split(",") if key.strip()] if args.select else None
+    base = args.url.rstrip("/")
     try:
-        backfill_id = launch_backfill(
-            args.url, args.start, args.end, select, title=f"aqi backfill {args.start}..{args.end}"
-        )
-        print(
-            f"backfill {backfill_id}: {args.url.rstrip('/')}/runs/b/{backfill_id}", file=sys.stderr
-        )
+        if args.single_run:
+            run = launch_range_run(args.url, args.start, args.end, select)
+            launched, what = run.run_id, f"run {run.run_id}"
+            print(f"{what}: {base}/runs/{launched}", file=sys.stderr)
+            current: Callable[[], Progress] = run.progress
+        else:
+            title = f"aqi backfill {args.start}..{args.end}"
+            launched = launch_backfill(args.url, args.start, args.end, select, title=title)
+            what = f"backfill {launched}"
+            print(f"{what}: {base}/runs/b/{launched}", file=sys.stderr)
+            current = backfill_tracker(args.url, launched)
+
         if args.no_wait:
-            print(backfill_id)
+            print(launched)
             return 0
-        progress = watch(args.url, backfill_id, args.poll, args.timeout)
+        progress = follow(current, what, args.poll, args.timeout)
     except BackfillError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(backfill_id)
+    print(launched)
     if progress.succeeded:
         return 0
-    print(
-        f"error: backfill {backfill_id} ended {progress.status}: {progress.error or ''}",
-        file=sys.stderr,
-    )
+    print(f"error: {what} ended {progress.status}: {progress.error or ''}", file=sys.stderr)
     return 1
 
 

@@ -51,3 +51,14 @@ def test_default_selection_rebuilds_reference_dimensions_only_when_missing() -> 
         node("dim_time", partitioned=False, materialized=False),
     ]
     assert default_selection(nodes) == ["bronze_raw", "dim_time", "fact_hourly"]
+
+
+def test_a_run_is_finished_only_when_it_has_ended() -> None:
+    running = Progress("STARTED", 36, 0, 36, done_when_all_in=False)
+    assert not running.finished
+    ended = Progress("COMPLETED_SUCCESS", 36, 0, 36, done_when_all_in=False)
+    assert ended.finished
+    assert ended.succeeded
+    failed = Progress("FAILED", 30, 6, 36, done_when_all_in=False)
+    assert failed.finished
+    assert not failed.succeeded

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from aqi_assets.cli import graphql
 from aqi_assets.dev.dagster_dev import free_port
 from resources.lakehouse import LakehouseReader
 
 pytestmark = pytest.mark.e2e
+
+RUNS = "query { runsOrError { ... on Runs { results { runId } } } }"
+BACKFILLS = "query { partitionBackfillsOrError { ... on PartitionBackfills { results { id } } } }"
 
 
 def aqi_backfill(url: str, *extra: str, timeout: float) -> subprocess.CompletedProcess:
@@ -31,6 +35,22 @@ def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
     assert reader.row_count("gold", "fact_city_daily") == 9
     assert reader.row_count("gold", "dim_location") == 3
     assert reader.table_exists("gold", "fact_episode")
+
+
+def test_single_run_backfill_builds_the_graph_in_one_run_without_the_daemon(dagster_ui) -> None:
+    done = aqi_backfill(
+        dagster_ui.url, "--single-run", "--poll", "1", "--timeout", "900", timeout=1000
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # 7 partitioned assets x 3 days + the 3 reference dimensions, never built before.
+    assert "] 24/24 partitions, 0 failed, COMPLETED_SUCCESS" in done.stderr, done.stderr
+    runs = graphql(dagster_ui.url, RUNS)["runsOrError"]["results"]
+    assert [r["runId"] for r in runs] == [done.stdout.strip()]
+    assert graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"] == []
+    reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
+    assert reader.row_count("gold", "fact_air_quality_hourly") == 216
+    assert reader.row_count("gold", "fact_city_daily") == 9
+    assert reader.row_count("gold", "dim_location") == 3
 
 
 def test_aqi_backfill_fails_clearly_without_a_ui() -> None:

@@ -19,43 +19,19 @@ from pathlib import Path
 
 import requests
 
-from aqi_assets.cli import graphql
+from aqi_assets.cli import graphql, launch_asset_run
+from resources.run_tags import PARTITION_TAG
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-REPOSITORY = "query { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
-LAUNCH_RUN = """
-mutation Launch($params: ExecutionParams!) {
-  launchRun(executionParams: $params) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-  }
-}
-"""
 RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 FINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 
 
 def launch_partition_run(url: str, partition: str, asset_keys: list[str]) -> str:
     """Launch one run of `asset_keys` for one partition (what the hourly automation requests)."""
-    repo = graphql(url, REPOSITORY)["repositoriesOrError"]["nodes"][0]
-    params = {
-        "selector": {
-            "repositoryLocationName": repo["location"]["name"],
-            "repositoryName": repo["name"],
-            "jobName": "__ASSET_JOB",
-            "assetSelection": [{"path": [key]} for key in asset_keys],
-        },
-        "mode": "default",
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
-    }
-    result = graphql(url, LAUNCH_RUN, {"params": params})["launchRun"]
-    if result["__typename"] != "LaunchRunSuccess":
-        raise RuntimeError(f"run not launched ({result['__typename']}): {result.get('message')}")
-    return result["run"]["runId"]
+    return launch_asset_run(url, [[key] for key in asset_keys], {PARTITION_TAG: partition})
 
 
 def wait_for_run(url: str, run_id: str, timeout: float = 900) -> str:
