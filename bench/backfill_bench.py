@@ -3,8 +3,9 @@
 For each location count it starts the local Open-Meteo server and `dagster dev` (webserver +
 daemon) on a scratch DAGSTER_HOME and warehouse, then on that one instance runs `aqi backfill`
 for 1 month (fresh: the reference dimensions are built too), `aqi backfill` for the 22 months
-(the dimensions exist, so one run) and one run for today's partition as the hourly automation
-launches it. It records wall time, runs, API calls and the peak RSS of the Spark driver JVMs plus
+(the dimensions exist, so one run), the same 22 months again as `aqi backfill --single-run` (the
+UI's "Launch as: Single run", which skips the backfill daemon's 30 s tick) and one run for today's
+partition as the hourly automation launches it. It records wall time, runs, API calls and the peak RSS of the Spark driver JVMs plus
 their Python run workers. Two floors put the figures in context: a DuckDB script computing the
 same silver, daily and episode tables in one process, and Dagster's own bookkeeping for a no-op
 run over the same partitions. Results print as a table and land as JSON in bench/results/.
@@ -30,7 +31,16 @@ from unittest import mock
 
 import dagster as dg
 
-from aqi_assets.cli import FAILURE, SUCCESS, backfill_progress, graphql, launch_backfill, watch
+from aqi_assets.cli import (
+    FAILURE,
+    SUCCESS,
+    backfill_progress,
+    follow,
+    graphql,
+    launch_backfill,
+    launch_range_run,
+    watch,
+)
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.partitions import PARTITIONED_ASSETS
@@ -45,6 +55,7 @@ query Runs($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill",
 """
 
 RUN_TIMES = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { startTime endTime } } }"
+SINGLE_RUN_LABEL = "22 months as one run"
 
 
 @dataclass
@@ -170,19 +181,32 @@ def _idle(started: float, finished: float, runs: list[dict]) -> tuple[float, flo
 
 
 def backfill(
-    ui: DagsterDev, server: LocalOpenMeteo, label: str, n: int, first: date, last: date
+    ui: DagsterDev,
+    server: LocalOpenMeteo,
+    label: str,
+    n: int,
+    first: date,
+    last: date,
+    single_run: bool = False,
 ) -> Measure:
-    """Launch one backfill of the whole graph and measure it."""
+    """Launch one backfill of the whole graph (or one run over the range) and measure it."""
     server.reset_counters()
     sampler = RunMemorySampler()
     sampler.start()
     started = time.time()
-    backfill_id = launch_backfill(ui.url, first, last, None, title=f"bench {label}")
-    progress = watch(ui.url, backfill_id, poll_seconds=1.0, timeout_seconds=3 * 3600)
+    if single_run:
+        run = launch_range_run(ui.url, first, last, None)
+        progress = follow(run.progress, label, poll_seconds=1.0, timeout_seconds=3 * 3600)
+    else:
+        backfill_id = launch_backfill(ui.url, first, last, None, title=f"bench {label}")
+        progress = watch(ui.url, backfill_id, poll_seconds=1.0, timeout_seconds=3 * 3600)
     finished = time.time()
     peak = sampler.stop()
-    settle(ui, backfill_id)
-    runs = graphql(ui.url, RUNS_OF_BACKFILL, {"id": backfill_id})["runsOrError"]["results"]
+    if single_run:
+        runs = [graphql(ui.url, RUN_TIMES, {"id": run.run_id})["runOrError"]]
+    else:
+        settle(ui, backfill_id)
+        runs = graphql(ui.url, RUNS_OF_BACKFILL, {"id": backfill_id})["runsOrError"]["results"]
     timed = [r for r in runs if r["endTime"] and r["startTime"]]
     durations = [round(r["endTime"] - r["startTime"], 1) for r in timed]
     return Measure(
@@ -303,6 +327,8 @@ def bench_locations(
                 measure = backfill(ui, server, "backfill 1 month", n, first, month_end)
                 out["measures"].append(asdict(measure))
             measure = backfill(ui, server, "backfill 22 months", n, first, last)
+            out["measures"].append(asdict(measure))
+            measure = backfill(ui, server, SINGLE_RUN_LABEL, n, first, last, single_run=True)
             out["measures"].append(asdict(measure))
             if hourly:
                 today = datetime.now(UTC).date()
