@@ -33,6 +33,7 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "ui_enabled": settings.spark_ui,
         "spark_config": settings.spark_conf,
         "class_archive": settings.jvm_archive,
+        "short_run_max_days": settings.short_run_max_days,
     }
     if settings.profile is Profile.LOCAL:
         # In local mode the driver is also the executor: large ranges x many cities need more.

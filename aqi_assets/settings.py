@@ -54,6 +54,7 @@ class Settings:
     spark_conf: dict[str, str]
     spark_ui: bool
     jvm_archive: str | None
+    short_run_max_days: int
 
 
 def project_home() -> Path:
@@ -187,4 +188,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_ui=_switch(env, "AQI_SPARK_UI"),
         spark_conf=_spark_conf(env.get("AQI_SPARK_CONF", "")),
         jvm_archive=_jvm_archive(env, home),
+        short_run_max_days=_int(env, "AQI_SHORT_RUN_MAX_DAYS", 7, 0),
     )

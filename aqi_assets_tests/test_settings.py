@@ -40,6 +40,7 @@ def test_cluster_profile_defaults_to_yarn() -> None:
         ({"AQI_OPEN_METEO_URL": "ftp://x"}, "must be an http(s) URL"),
         ({"AQI_BREAKPOINTS": "who"}, "must be 'epa_2024' or 'epa_pre_2024'"),
         ({"AQI_EPISODE_MIN_HOURS": "0"}, "must be at least 1"),
+        ({"AQI_SHORT_RUN_MAX_DAYS": "a week"}, "AQI_SHORT_RUN_MAX_DAYS='a week' is not an integer"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:

@@ -124,8 +124,9 @@ def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
     assert month["spark.sql.adaptive.enabled"] == "true"
 
 
-def test_short_run_tuning_can_be_turned_off_or_overridden() -> None:
-    off = SparkIcebergResource(warehouse="file:///w", short_run_max_days=0)
+def test_short_run_tuning_can_be_turned_off_or_overridden(tmp_path) -> None:
+    settings = load_settings({"AQI_WAREHOUSE": str(tmp_path), "AQI_SHORT_RUN_MAX_DAYS": "0"})
+    off = spark_resource(settings)
     assert (
         "TieredStopAtLevel"
         not in driver_conf_of_run(off, partition_key="2024-02-10")[DRIVER_JAVA_OPTIONS]
