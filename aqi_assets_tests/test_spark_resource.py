@@ -111,7 +111,7 @@ def driver_conf_of_run(spark: SparkIcebergResource, **run: object) -> dict:
 
 
 def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
-    spark = SparkIcebergResource(warehouse="file:///w")
+    spark = SparkIcebergResource(warehouse="file:///w", start_with_run=False)
     hourly = driver_conf_of_run(spark, partition_key="2024-02-10")
     assert "-XX:TieredStopAtLevel=1" in hourly[DRIVER_JAVA_OPTIONS]
     assert hourly["spark.sql.codegen.wholeStage"] == "false"
@@ -126,13 +126,15 @@ def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
 
 def test_short_run_tuning_can_be_turned_off_or_overridden(tmp_path) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path), "AQI_SHORT_RUN_MAX_DAYS": "0"})
-    off = spark_resource(settings)
+    assert spark_resource(settings).short_run_max_days == 0
+    off = SparkIcebergResource(warehouse="file:///w", short_run_max_days=0, start_with_run=False)
     assert (
         "TieredStopAtLevel"
         not in driver_conf_of_run(off, partition_key="2024-02-10")[DRIVER_JAVA_OPTIONS]
     )
     mine = SparkIcebergResource(
         warehouse="file:///w",
+        start_with_run=False,
         spark_config={
             "spark.sql.codegen.wholeStage": "true",
             DRIVER_JAVA_OPTIONS: "-XX:TieredStopAtLevel=4",
@@ -142,3 +144,14 @@ def test_short_run_tuning_can_be_turned_off_or_overridden(tmp_path) -> None:
     assert conf["spark.sql.codegen.wholeStage"] == "true"
     # The JVM takes the last of repeated flags: the user's comes after ours.
     assert conf[DRIVER_JAVA_OPTIONS].endswith("-XX:TieredStopAtLevel=4")
+
+
+@dg.asset
+def uses_spark(spark: SparkIcebergResource) -> None:
+    spark.spark_session.range(1).count()
+
+
+def test_a_driver_that_cannot_start_in_the_background_fails_the_step_that_uses_it() -> None:
+    broken = SparkIcebergResource(warehouse="s3a://b/w", catalog_type="rest")
+    with pytest.raises(SparkConfigError, match="catalog_type=rest needs catalog_uri"):
+        dg.materialize([uses_spark], resources={"spark": broken})

@@ -68,11 +68,11 @@ def ensure_table(
     spark: SparkSession, table: str, schema: StructType, partitioned_by: Column | None
 ) -> None:
     """Create the namespace and an empty Iceberg table when missing; check the schema otherwise."""
-    namespace = table.rsplit(".", 1)[0]
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
     if spark.catalog.tableExists(table):
         check_schema(table, spark.table(table).schema, schema)
         return
+    namespace = table.rsplit(".", 1)[0]
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
     writer = spark.createDataFrame([], schema).writeTo(table).using("iceberg")
     for key, value in TABLE_PROPERTIES.items():
         writer = writer.tableProperty(key, value)

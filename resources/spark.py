@@ -6,6 +6,9 @@ import os
 import re
 import shutil
 import subprocess
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from enum import StrEnum
 from importlib import resources as importlib_resources
 from typing import Any
@@ -25,9 +28,10 @@ MIN_JAVA_MAJOR = 17
 # A run of a few days is over before Spark's warm-up pays off: in a fresh driver most of its time
 # goes into the JIT's optimizing compiler, Janino code generation and adaptive re-planning, all
 # for a few hundred rows. One day of the graph with 22 months in place, 2 cores: 29.1 s ->
-# 19.0-19.7 s. Large runs need them: 100 cities x 22 months with the C1-only JIT took silver from
-# 66 s to 117 s. Each profile sets the same keys, so a reused session switches cleanly.
-SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1",)
+# 19.0-19.7 s; the serial collector (no G1 set-up and concurrent threads on 2 cores) about 1 s
+# more. Large runs need them: 100 cities x 22 months with the C1-only JIT took silver from 66 s
+# to 117 s. Each profile sets the same SQL keys, so a reused session switches cleanly.
+SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 SHORT_RUN_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
@@ -163,8 +167,13 @@ class SparkIcebergResource(LazyPySparkResource):
     short_run_max_days: int = Field(
         default=7,
         description="A run of at most this many daily partitions starts a driver tuned for "
-        "short work (C1-only JIT, interpreted expressions, no adaptive re-planning, one shuffle "
-        "partition); 0 turns it off.",
+        "short work (C1-only JIT, serial GC, interpreted expressions, no adaptive re-planning, "
+        "one shuffle partition); 0 turns it off.",
+    )
+    start_with_run: bool = Field(
+        default=True,
+        description="Start the driver in the background as the run starts, instead of when a "
+        "step first uses Spark.",
     )
     python_archive: str | None = Field(
         default=None,
@@ -173,10 +182,17 @@ class SparkIcebergResource(LazyPySparkResource):
     )
 
     _run_days: int | None = PrivateAttr(default=None)
+    _starting: Future | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """Note how many daily partitions the run covers: it picks the driver's tuning."""
+        """Start the run's driver in the background, tuned by the days the run covers.
+
+        The JVM's start (about 2-3 s) overlaps with what the first step does before it needs
+        Spark: Dagster's step bookkeeping and, for bronze, the Open-Meteo calls.
+        """
         self._run_days = run_days(context.dagster_run.tags) if context.dagster_run else None
+        if self.start_with_run:
+            self._starting = in_background(self._start_driver, "spark-driver-start")
 
     @property
     def short_run(self) -> bool:
@@ -187,16 +203,19 @@ class SparkIcebergResource(LazyPySparkResource):
         """The full Spark configuration this resource starts the session with."""
         return build_spark_conf(self, self.short_run)
 
+    def _start_driver(self) -> Any:
+        if self.master.startswith("local") or self.master.startswith("spark://"):
+            require_java()
+        return spark_session_from_config(self.effective_conf())
+
     def _init_session(self) -> None:
         if self._spark_session is None:
-            if self.master.startswith("local") or self.master.startswith("spark://"):
-                require_java()
-            conf = self.effective_conf()
-            self._spark_session = spark_session_from_config(conf)
+            starting, self._starting = self._starting, None
+            self._spark_session = starting.result() if starting else self._start_driver()
             context = self._spark_session.sparkContext
-            archive = mapped_class_archive(conf)
+            archive = mapped_class_archive(self.effective_conf())
             tuning = (
-                f"short run of {self._run_days} day(s): C1 JIT, interpreted expressions"
+                f"short run of {self._run_days} day(s): C1 JIT, serial GC, interpreted expressions"
                 if self.short_run
                 else "full JIT and code generation"
             )
@@ -214,6 +233,20 @@ class SparkIcebergResource(LazyPySparkResource):
     def table(self, namespace: str, name: str) -> str:
         """Fully qualified Spark name of an Iceberg table, e.g. `lh.silver.silver_hourly`."""
         return f"{self.catalog_name}.{namespace}.{name}"
+
+
+def in_background(work: Callable[[], Any], name: str) -> Future:
+    """Run `work` in a daemon thread; its result (or exception) comes out of the future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict[str, str]:
