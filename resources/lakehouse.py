@@ -6,18 +6,20 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-import pyarrow as pa
 from dagster import ConfigurableResource
 from pyarrow import fs as pafs
 from pydantic import Field
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.table import StaticTable, Table
-from pyiceberg.table.snapshots import Snapshot
 
-RowFilter = str | BooleanExpression
+if TYPE_CHECKING:  # pyiceberg is imported where it is used: every run worker loads this module
+    import pyarrow as pa
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
+
+    RowFilter = str | BooleanExpression
 _METADATA_NAME = re.compile(r"v(\d+)(?:\.gz)?\.metadata\.json")
 _DELETE_TOTALS = ("total-position-deletes", "total-equality-deletes")
 
@@ -104,6 +106,8 @@ def _summary_int(snapshot: Snapshot, key: str) -> int:
 
 
 def _or_all(row_filter: RowFilter | None) -> RowFilter:
+    from pyiceberg.expressions import AlwaysTrue
+
     return AlwaysTrue() if row_filter is None else row_filter
 
 
@@ -147,6 +151,8 @@ class LakehouseReader(ConfigurableResource):
                 f"Iceberg table {namespace}.{name} does not exist in warehouse {self.warehouse}: "
                 f"materialize the `{name}` asset first."
             )
+        from pyiceberg.table import StaticTable
+
         return StaticTable.from_metadata(location)
 
     def snapshots(self, namespace: str, name: str) -> list[SnapshotInfo]:
