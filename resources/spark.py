@@ -213,7 +213,8 @@ class SparkIcebergResource(LazyPySparkResource):
             starting, self._starting = self._starting, None
             self._spark_session = starting.result() if starting else self._start_driver()
             context = self._spark_session.sparkContext
-            archive = mapped_class_archive(self.effective_conf())
+            started_with = context.getConf().get(DRIVER_JAVA_OPTIONS, "")
+            archive = mapped_class_archive({DRIVER_JAVA_OPTIONS: started_with})
             tuning = (
                 f"short run of {self._run_days} day(s): C1 JIT, serial GC, interpreted expressions"
                 if self.short_run
