@@ -6,7 +6,8 @@ asset. Dagster hands them over in batches (one per asset and run) when
 each with its own engine, connection, transaction and WAL checkpoint, twice (run shard and
 index shard): 18-25 ms per event, 143 s for a no-op graph of 7 assets over 22 months. This
 storage writes a batch of asset events in one transaction per shard, with the same rows the
-stock storage writes. Everything else (reads, watches, other events, the on-disk layout under
+stock storage writes. The planned executions of a partitioned asset check (one row per check and
+partition) are inserted with the event serialized once instead of once per row. Everything else (reads, watches, other events, the on-disk layout under
 `$DAGSTER_HOME/history/runs/`) is Dagster's own.
 """
 
@@ -20,9 +21,13 @@ from typing import Any
 from dagster import Field, StringSource
 from dagster._core.events import ASSET_EVENTS
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
-from dagster._serdes import ConfigurableClassData
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable,
+    SqlEventLogStorageTable,
+)
+from dagster._serdes import ConfigurableClassData, serialize_value
 
 BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = "1000"
@@ -79,14 +84,42 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(SqlEventLogStorageTable.insert(), rows)
         with self.index_transaction() as conn:
-            event_ids = [
-                conn.execute(SqlEventLogStorageTable.insert().values(**row)).inserted_primary_key[0]
-                for row in rows
-            ]
+            # One multi-row INSERT ... RETURNING id, the ids in the order of `rows`.
+            inserted = SqlEventLogStorageTable.insert().returning(
+                SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+            )
+            event_ids = list(conn.execute(inserted, rows).scalars())
             self._store_asset_event_tags(conn, events, event_ids)
             last = {(row["asset_key"], row["dagster_event_type"]): i for i, row in enumerate(rows)}
             for i in sorted(last.values()):
                 self._store_asset_event(conn, events[i], event_ids[i])
+
+    def _store_asset_check_evaluation_planned(
+        self, event: EventLogEntry, event_id: int | None
+    ) -> None:
+        """The stock rows (one per planned partition of the check), the event serialized once.
+
+        The stock storage serializes the event again for every partition and compiles one
+        multi-row INSERT: launching 22 months of the graph's 21 partitioned checks (13,755 rows)
+        held the launch mutation about 14 s.
+        """
+        planned = event.get_dagster_event().asset_check_planned_data
+        subset = planned.partitions_subset
+        common = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        partitions = subset.get_partition_keys() if subset else [None]
+        with self.index_connection() as conn:
+            conn.execute(
+                AssetCheckExecutionsTable.insert(),
+                [{**common, "partition": partition} for partition in partitions],
+            )
 
 
 def _stretch_key(event: EventLogEntry) -> tuple[bool, str]:

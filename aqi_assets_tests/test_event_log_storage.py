@@ -5,7 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+from dagster._serdes import deserialize_value
 
 from aqi_assets.dev.dagster_dev import PROJECT_ROOT
 from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
@@ -56,6 +58,7 @@ def recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
         upstream_has_days.check_key, limit=10
     )
     out["check_runs"] = [(r.run_id == run_id, r.status) for r in check_runs]
+    out["check_rows"] = check_rows(instance, run_id)
     for key in keys:
         materializations = instance.fetch_materializations(key, limit=100).records
         planned = instance.fetch_planned_materializations(key, limit=100).records
@@ -68,6 +71,30 @@ def recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
             "entry": asset_entry(instance, key, run_id),
         }
     return out
+
+
+def check_rows(instance: dg.DagsterInstance, run_id: str) -> list[tuple]:
+    """Every row of the asset check executions table, one per check and planned partition."""
+    table = AssetCheckExecutionsTable
+    columns = [table.c.asset_key, table.c.check_name, table.c.partition, table.c.run_id]
+    with instance.event_log_storage.index_connection() as conn:
+        rows = conn.execute(
+            table.select().with_only_columns(
+                *columns, table.c.execution_status, table.c.evaluation_event
+            )
+        ).fetchall()
+    found = [
+        (
+            asset,
+            name,
+            partition,
+            run == run_id,
+            status,
+            deserialize_value(event).get_dagster_event().event_type_value,
+        )
+        for asset, name, partition, run, status, event in rows
+    ]
+    return sorted(found, key=repr)
 
 
 def asset_entry(instance: dg.DagsterInstance, key: dg.AssetKey, run_id: str) -> tuple:
@@ -109,6 +136,7 @@ def test_batched_log_records_what_the_stock_log_records(
         (day, {"days": dg.IntMetadataValue(10)}) for day in days
     ]
     assert project["downstream"]["planned"] == days
+    assert [row[2] for row in project["check_rows"] if row[2]] == days
     assert project["downstream"]["entry"][1:] == ("2024-01-10", True)
     assert set(project["downstream"]["status"].values()) == {AssetPartitionStatus.MATERIALIZED}
     assert set(project["broken"]["status"].values()) == {AssetPartitionStatus.FAILED}
