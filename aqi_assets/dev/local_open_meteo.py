@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import operator
 import socket
 import threading
 import time
@@ -45,24 +46,36 @@ def snap(value: float, step: float) -> float:
     return round(round(value / step) * step, 5) + (0.00002 if step == 0.4 else 0.0)
 
 
+_HASH_WEIGHTS = (12.9898, 78.233, 37.719, 4.581)
+
+
 def _unit_hash(*parts: float) -> float:
     """A deterministic pseudo-random number in [0, 1) from numbers."""
-    x = (
-        math.sin(sum(p * k for p, k in zip(parts, (12.9898, 78.233, 37.719, 4.581), strict=False)))
-        * 43758.5453
-    )
+    x = math.sin(sum(map(operator.mul, parts, _HASH_WEIGHTS))) * 43758.5453
     return x - math.floor(x)
 
 
-def pm25_at(lat: float, lon: float, hour: int) -> float:
-    """PM2.5 at an hour (hours since the epoch): base level, daily cycle, multi-day spells, noise."""
+# Daily cycles by hour of day: PM2.5's factor and the sun's height.
+_DAILY = tuple(1 + 0.35 * math.sin(2 * math.pi * (h - 4) / 24) for h in range(24))
+_SUN = tuple(max(0.0, math.sin(math.pi * (h - 6) / 12)) for h in range(24))
+
+
+def pm25_series(lat: float, lon: float, hours: list[int]) -> list[float]:
+    """PM2.5 at each hour (hours since the epoch): base level, daily cycle, multi-day spells, noise."""
     base = 12 + 28 * _unit_hash(lat, lon)
-    hour_of_day = hour % 24
-    daily = 1 + 0.35 * math.sin(2 * math.pi * (hour_of_day - 4) / 24)
     phase = 2 * math.pi * _unit_hash(lon, lat)
-    spell = max(0.0, math.sin(2 * math.pi * hour / (24 * 6.3) + phase)) ** 4 * 140
-    noise = (_unit_hash(lat, lon, hour) - 0.5) * 6
-    return round(max(0.5, base * daily + spell + noise), 1)
+    return [
+        round(
+            max(
+                0.5,
+                base * _DAILY[hour % 24]
+                + max(0.0, math.sin(2 * math.pi * hour / (24 * 6.3) + phase)) ** 4 * 140
+                + (_unit_hash(lat, lon, hour) - 0.5) * 6,
+            ),
+            1,
+        )
+        for hour in hours
+    ]
 
 
 def _us_aqi(pm25: float) -> int:
@@ -75,37 +88,43 @@ def _us_aqi(pm25: float) -> int:
     return 301 + min(199, round(pm25 - 225.5))
 
 
-def value(
-    variable: str, lat: float, lon: float, hour: int, pm25: float | None = None
-) -> float | None:
-    """The deterministic value of one variable at one hour (None where the series is missing).
-
-    `pm25` is `pm25_at(lat, lon, hour)`, passed in when the caller already has it.
-    """
-    pm25 = pm25_at(lat, lon, hour) if pm25 is None else pm25
-    hour_of_day = hour % 24
-    sun = max(0.0, math.sin(math.pi * (hour_of_day - 6) / 12))
+def _variable_series(
+    variable: str, lat: float, lon: float, hours: list[int], pm25: list[float]
+) -> list[float | None]:
+    """One variable at each hour, derived from PM2.5, the sun's height and hashes of the hour."""
     if variable == "pm2_5":
-        return pm25
+        return list(pm25)
     if variable == "pm10":
-        return round(pm25 * 1.45 + 4, 1)
+        return [round(p * 1.45 + 4, 1) for p in pm25]
     if variable == "ozone":
-        return round(35 + 60 * sun + 10 * _unit_hash(hour, lat), 1)
+        return [round(35 + 60 * _SUN[h % 24] + 10 * _unit_hash(h, lat), 1) for h in hours]
     if variable == "nitrogen_dioxide":
-        return round(8 + 0.35 * pm25, 1)
+        return [round(8 + 0.35 * p, 1) for p in pm25]
     if variable == "sulphur_dioxide":
-        return round(3 + 0.12 * pm25, 1)
+        return [round(3 + 0.12 * p, 1) for p in pm25]
     if variable == "carbon_monoxide":
-        return round(180 + 6.5 * pm25, 1)
+        return [round(180 + 6.5 * p, 1) for p in pm25]
     if variable == "aerosol_optical_depth":
-        return round(0.08 + pm25 / 250, 3)
+        return [round(0.08 + p / 250, 3) for p in pm25]
     if variable == "dust":
-        return None if _unit_hash(lat, lon, 7) < 0.34 else round(1 + 4 * _unit_hash(hour, lon), 1)
+        if _unit_hash(lat, lon, 7) < 0.34:
+            return [None] * len(hours)
+        return [round(1 + 4 * _unit_hash(h, lon), 1) for h in hours]
     if variable == "uv_index":
-        return round(9 * sun, 2)
+        return [round(9 * _SUN[h % 24], 2) for h in hours]
     if variable in ("us_aqi", "us_aqi_pm2_5"):
-        return float(_us_aqi(pm25))
+        return [float(_us_aqi(p)) for p in pm25]
     raise KeyError(variable)
+
+
+def location_series(
+    variables: list[str], lat: float, lon: float, hours: range, horizon: int
+) -> dict[str, list[float | None]]:
+    """Each variable over `hours` at one grid point, deterministic; None from `horizon` on."""
+    known = [h for h in hours if h < horizon]
+    missing = [None] * (len(hours) - len(known))
+    pm25 = pm25_series(lat, lon, known)
+    return {v: _variable_series(v, lat, lon, known, pm25) + missing for v in variables}
 
 
 class ApiError(Exception):
@@ -234,19 +253,14 @@ class LocalOpenMeteo:
             ).timestamp()
             // 3600
         )
+        times = [datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:%M") for h in hours]
         items = []
         for index, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
             glat, glon = snap(lat, 0.1), snap(lon, 0.4)
             hourly: dict[str, list[Any]] = {
-                "time": [
-                    datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:%M") for h in hours
-                ]
+                "time": list(times),
+                **location_series(variables, glat, glon, hours, horizon),
             }
-            pm25 = {h: pm25_at(glat, glon, h) for h in hours if h < horizon}
-            for variable in variables:
-                hourly[variable] = [
-                    value(variable, glat, glon, h, pm25[h]) if h < horizon else None for h in hours
-                ]
             item: dict[str, Any] = {
                 "latitude": glat,
                 "longitude": glon,
