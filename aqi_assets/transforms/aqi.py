@@ -55,14 +55,18 @@ def truncated_pm25(pm25: Column) -> Column:
 
 
 def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
-    """Integer AQI of a PM2.5 concentration; null for null, NaN or negative input; 500 above the table."""
-    c = truncated_pm25(pm25)
+    """Integer AQI of a PM2.5 concentration; null for null, NaN or negative input; 500 above the table.
+
+    Exact integer arithmetic in tenths of µg/m³: (I_hi - I_lo) / (C_hi - C_lo) * (C - C_lo) + I_lo
+    rounded half up is floor((2 * dI * dC_x + dC) / (2 * dC)) + I_lo; no wide decimals per row.
+    """
+    tenths = F.floor(pm25.cast("decimal(14,4)") * F.lit(10).cast("decimal(2,0)")).cast("long")
     expression = F.when(pm25.isNull() | F.isnan(pm25) | (pm25 < 0), F.lit(None))
     for c_lo, c_hi, i_lo, i_hi in BREAKPOINTS[table]:
-        lo, hi = Decimal(c_lo), Decimal(c_hi)
-        slope = F.lit(i_hi - i_lo).cast("decimal(10,4)") / F.lit(hi - lo)
-        value = F.round(slope * (c - F.lit(lo)) + F.lit(i_lo), 0)
-        expression = expression.when(c <= F.lit(hi), value)
+        lo, hi = int(Decimal(c_lo) * 10), int(Decimal(c_hi) * 10)
+        span_c, span_i = hi - lo, i_hi - i_lo
+        value = F.floor((2 * span_i * (tenths - lo) + span_c) / (2 * span_c)) + i_lo
+        expression = expression.when(tenths <= hi, value)
     return expression.otherwise(F.lit(MAX_AQI)).cast("int")
 
 

@@ -52,6 +52,11 @@ SILVER_COLUMNS = (
 DUPLICATE = "duplicate_superseded"
 
 
+def date_key(ts: Column) -> Column:
+    """yyyyMMdd of a UTC instant as an int, by arithmetic (no string formatting per row)."""
+    return F.year(ts) * 10000 + F.month(ts) * 100 + F.dayofmonth(ts)
+
+
 def rejection_reason(known_locations: list[str]) -> Column:
     """The first validation rule a bronze row breaks, as a stable reason string; null if valid."""
     reason = F.when(F.col("ts_utc").isNull(), F.lit("unparseable_timestamp")).when(
@@ -102,17 +107,19 @@ def split_ranked(
     silver = kept.select(
         "location_key",
         "ts_utc",
-        F.date_format("ts_utc", "yyyyMMdd").cast("int").alias("date_key"),
+        date_key(F.col("ts_utc")).alias("date_key"),
         F.hour("ts_utc").alias("time_key"),
         *[F.col(source).alias(column) for source, column in POLLUTANT_COLUMNS.items()],
         *CROSS_CHECK_COLUMNS,
         aqi_column(pm25, aqi_table).alias("aqi"),
-        aqi_category_column(aqi_column(pm25, aqi_table)).alias("aqi_category"),
         "ingested_at",
         "batch_id",
         "row_hash",
     )
-    return silver, rejects
+    # The category reads the computed column: Spark keeps the projections apart rather than
+    # evaluating the AQI expression twice per row.
+    with_category = silver.withColumn("aqi_category", aqi_category_column(F.col("aqi")))
+    return with_category.select(*SILVER_COLUMNS), rejects
 
 
 def clean_bronze(
