@@ -7,8 +7,9 @@ each with its own engine, connection, transaction and WAL checkpoint, twice (run
 index shard): 18-25 ms per event, 143 s for a no-op graph of 7 assets over 22 months. This
 storage writes a batch of asset events in one transaction per shard, with the same rows the
 stock storage writes. The planned executions of a partitioned asset check (one row per check and
-partition) are inserted with the event serialized once instead of once per row. Everything else (reads, watches, other events, the on-disk layout under
-`$DAGSTER_HOME/history/runs/`) is Dagster's own.
+partition) are inserted with the event serialized once instead of once per row. Everything else
+(reads, watches, other events, the on-disk layout under `$DAGSTER_HOME/history/runs/`) is
+Dagster's own.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         """The stock rows (one per planned partition of the check), the event serialized once.
 
         The stock storage serializes the event again for every partition and compiles one
-        multi-row INSERT: launching 22 months of the graph's 21 partitioned checks (13,755 rows)
-        held the launch mutation about 14 s.
+        multi-row INSERT: for 22 months of the graph's 21 partitioned checks (13,755 rows) the
+        launch mutation took 18.9 s with it and 7.3 s without it.
         """
         planned = event.get_dagster_event().asset_check_planned_data
         subset = planned.partitions_subset

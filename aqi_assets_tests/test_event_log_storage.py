@@ -75,14 +75,12 @@ def recorded(instance: dg.DagsterInstance, run_id: str) -> dict:
 
 def check_rows(instance: dg.DagsterInstance, run_id: str) -> list[tuple]:
     """Every row of the asset check executions table, one per check and planned partition."""
-    table = AssetCheckExecutionsTable
-    columns = [table.c.asset_key, table.c.check_name, table.c.partition, table.c.run_id]
+    t = AssetCheckExecutionsTable.c
+    query = AssetCheckExecutionsTable.select().with_only_columns(
+        t.asset_key, t.check_name, t.partition, t.run_id, t.execution_status, t.evaluation_event
+    )
     with instance.event_log_storage.index_connection() as conn:
-        rows = conn.execute(
-            table.select().with_only_columns(
-                *columns, table.c.execution_status, table.c.evaluation_event
-            )
-        ).fetchall()
+        rows = conn.execute(query).fetchall()
     found = [
         (
             asset,

@@ -49,9 +49,9 @@ AQI_CATEGORIES: tuple[tuple[str, int, int], ...] = (
 )
 
 
-def truncated_pm25(pm25: Column) -> Column:
-    """PM2.5 truncated to one decimal, exactly (decimal arithmetic, not float)."""
-    return F.floor(pm25.cast("decimal(14,4)") * 10) / 10
+def pm25_tenths(pm25: Column) -> Column:
+    """PM2.5 truncated to one decimal, as a whole number of tenths (exact, no float rounding)."""
+    return F.floor(pm25.cast("decimal(14,4)") * F.lit(10).cast("decimal(2,0)")).cast("long")
 
 
 def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
@@ -60,7 +60,7 @@ def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
     Exact integer arithmetic in tenths of µg/m³: (I_hi - I_lo) / (C_hi - C_lo) * (C - C_lo) + I_lo
     rounded half up is floor((2 * dI * dC_x + dC) / (2 * dC)) + I_lo; no wide decimals per row.
     """
-    tenths = F.floor(pm25.cast("decimal(14,4)") * F.lit(10).cast("decimal(2,0)")).cast("long")
+    tenths = pm25_tenths(pm25)
     expression = F.when(pm25.isNull() | F.isnan(pm25) | (pm25 < 0), F.lit(None))
     for c_lo, c_hi, i_lo, i_hi in BREAKPOINTS[table]:
         lo, hi = int(Decimal(c_lo) * 10), int(Decimal(c_hi) * 10)
