@@ -6,9 +6,9 @@ for 1 month (fresh: the reference dimensions are built too), `aqi backfill` for 
 (the dimensions exist, so one run), the same 22 months again as `aqi backfill --single-run` (the
 UI's "Launch as: Single run", which skips the backfill daemon's 30 s tick) and three runs of
 today's partition as the hourly automation launches it. It records wall time, runs, API calls
-and the peak RSS of the Spark driver JVMs plus their Python run workers. Two floors put the figures in context: a DuckDB script computing the
-same silver, daily and episode tables in one process, and Dagster's own bookkeeping for a no-op
-run over the same partitions. Results print as a table and land as JSON in bench/results/.
+and the peak RSS of the Spark driver JVMs plus their Python run workers. Two floors put the
+figures in context: a DuckDB script computing the same silver, daily and episode tables in one
+process, and Dagster's own bookkeeping for a no-op run over the same partitions. Results print as a table and land as JSON in bench/results/.
 
     .venv/bin/python bench/backfill_bench.py                       # 3 and 100 locations
     .venv/bin/python bench/backfill_bench.py --locations 3 --skip-month
