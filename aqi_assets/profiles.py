@@ -36,9 +36,12 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "short_run_max_days": settings.short_run_max_days,
     }
     if settings.profile is Profile.LOCAL:
-        # In local mode the driver is also the executor: large ranges x many cities need more.
+        # In local mode the driver is also the executor, and Spark fills whatever heap it gets
+        # before it spills: the heap, not the range, sets the footprint. 100 cities x 22 months
+        # in one run: 92.4 s and a 1470 MB JVM with 1 GB (parallel collector), 97.6 s and
+        # 2547 MB with 2 GB (G1); one month took 1007 MB with 1 GB.
         return SparkIcebergResource(
-            **common, driver_memory=os.environ.get("AQI_DRIVER_MEMORY", "2g")
+            **common, driver_memory=os.environ.get("AQI_DRIVER_MEMORY", "1g")
         )
     return SparkIcebergResource(
         **common,

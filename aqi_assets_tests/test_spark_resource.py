@@ -14,6 +14,7 @@ from resources.spark import (
     SHORT_RUN_CONF,
     SparkConfigError,
     SparkIcebergResource,
+    build_spark_conf,
 )
 
 
@@ -30,7 +31,7 @@ def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None
 
 def test_local_driver_memory_is_configurable(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
-    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "2g"
+    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "1g"
     monkeypatch.setenv("AQI_DRIVER_MEMORY", "6g")
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "6g"
 
@@ -120,6 +121,8 @@ def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
         spark, tags={RANGE_START_TAG: "2024-01-01", RANGE_END_TAG: "2024-01-31"}
     )
     assert "TieredStopAtLevel" not in month[DRIVER_JAVA_OPTIONS]
+    assert "-XX:+UseSerialGC" in hourly[DRIVER_JAVA_OPTIONS]
+    assert "-XX:+UseParallelGC" in month[DRIVER_JAVA_OPTIONS]
     assert month["spark.sql.codegen.wholeStage"] == "true"
     assert month["spark.sql.adaptive.enabled"] == "true"
 
@@ -144,6 +147,15 @@ def test_short_run_tuning_can_be_turned_off_or_overridden(tmp_path) -> None:
     assert conf["spark.sql.codegen.wholeStage"] == "true"
     # The JVM takes the last of repeated flags: the user's comes after ours.
     assert conf[DRIVER_JAVA_OPTIONS].endswith("-XX:TieredStopAtLevel=4")
+    # A collector of the user's replaces ours (two would stop the JVM from starting).
+    g1 = SparkIcebergResource(
+        warehouse="file:///w", spark_config={DRIVER_JAVA_OPTIONS: "-XX:+UseG1GC"}
+    )
+    for short_run in (True, False):
+        options = build_spark_conf(g1, short_run)[DRIVER_JAVA_OPTIONS]
+        assert "SerialGC" not in options
+        assert "ParallelGC" not in options
+        assert options.endswith("-XX:+UseG1GC")
 
 
 @dg.asset
