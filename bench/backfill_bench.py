@@ -17,6 +17,7 @@ process, and Dagster's own bookkeeping for a no-op run over the same partitions.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -79,6 +80,23 @@ class Measure:
     peak_jvm_mb: float
     peak_python_mb: float
     largest_run_mb: float
+
+
+def cpu_calibration() -> float:
+    """Seconds for a fixed single-core workload (Python loop + SHA-256 of 512 MB).
+
+    This machine's speed drifts by up to 2.4x between sessions; dividing a figure by this one
+    makes benchmark results from different days comparable.
+    """
+    started = time.perf_counter()
+    total = 0
+    for i in range(15_000_000):
+        total += i % 7
+    digest = hashlib.sha256()
+    block = bytes(1 << 20)
+    for _ in range(512):
+        digest.update(block)
+    return round(time.perf_counter() - started, 2)
 
 
 def synthetic_locations(count: int, path: Path) -> Path:
@@ -397,6 +415,7 @@ def main() -> None:
     dagster_env = {
         k: v for k, v in os.environ.items() if k.startswith(("DAGSTER_EMIT", "DAGSTER_EVENT"))
     }
+    calibration_before = cpu_calibration()
     results = [
         bench_locations(
             n,
@@ -414,6 +433,7 @@ def main() -> None:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "dagster_env": dagster_env,
+        "cpu_calibration_s": [calibration_before, cpu_calibration()],
     }
     table = render(results)
     if floor is not None:
@@ -421,6 +441,10 @@ def main() -> None:
             f"\n{'dagster bookkeeping floor':<28}{'':>10}{floor:>9}  (7 no-op assets x "
             f"{(args.end - args.start).days + 1} daily partitions, one run, project's dagster.yaml)"
         )
+    table += (
+        f"\nmachine: {os.cpu_count()} cores; fixed CPU workload {machine['cpu_calibration_s'][0]} s "
+        f"before, {machine['cpu_calibration_s'][1]} s after (bench.backfill_bench.cpu_calibration)"
+    )
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
