@@ -1,8 +1,11 @@
 """Bronze layer: hourly Open-Meteo air quality, as received, in `bronze.bronze_raw`."""
 
+import functools
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
+from pyspark.sql import DataFrame
 
 from aqi_assets import tables
 from aqi_assets.metadata import utc_now
@@ -11,7 +14,7 @@ from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import publish_window
 from aqi_assets.reference import Location
 from aqi_assets.tables import Layer
-from aqi_assets.transforms.bronze import bronze_frame
+from aqi_assets.transforms.bronze import bronze_frame, payload_frame
 from resources.open_meteo import (
     RETRY_STATUSES,
     FetchResult,
@@ -26,10 +29,13 @@ API_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EX
 
 def fetch_or_fail(
     open_meteo: OpenMeteoResource, locations: list[Location], first: date, last: date
-) -> FetchResult:
-    """Fetch the range; errors a retry cannot fix (bad request, malformed answer) are final."""
+) -> Iterator[FetchResult]:
+    """The range's answers, request by request.
+
+    Errors a retry cannot fix (bad request, malformed answer) are final.
+    """
     try:
-        return open_meteo.fetch_hourly(locations, first, last)
+        yield from open_meteo.fetch_requests(locations, first, last)
     except OpenMeteoAPIError as exc:
         if exc.status_code in RETRY_STATUSES:
             raise
@@ -65,9 +71,15 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         locations = pipeline.locations()
-        fetched = fetch_or_fail(open_meteo, locations, start, end - timedelta(days=1))
-        session = spark.spark_session
-        frame = bronze_frame(session, fetched.items, ingested_at=utc_now(), batch_id=context.run_id)
+        # Each answer goes into Spark as it arrives: the run worker holds one request's answer,
+        # not the whole range's (100 locations x 22 months: 16 answers, 130 MB of text).
+        payloads, api_calls = [], 0
+        for answer in fetch_or_fail(open_meteo, locations, start, end - timedelta(days=1)):
+            payloads.append(payload_frame(spark.spark_session, answer.items))
+            api_calls += answer.api_calls
+        frame = bronze_frame(
+            functools.reduce(DataFrame.union, payloads), utc_now(), batch_id=context.run_id
+        )
         return publish_window(
             spark,
             tables.BRONZE_RAW,
@@ -75,7 +87,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             "event_date",
             start,
             end,
-            api_calls=fetched.api_calls,
+            api_calls=api_calls,
             locations=len(locations),
         )
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from aqi_assets_tests.materialize import materialize_range
 from resources.lakehouse import LakehouseReader
+from resources.open_meteo import OpenMeteoResource
 
 
 def _bronze_event(result, key: str = "bronze_raw"):
@@ -77,3 +78,34 @@ def test_one_day_inside_an_existing_range_only_touches_that_day(
         batches.setdefault(day, set()).add(batch)
     assert batches[date(2024, 1, 1)] == batches[date(2024, 1, 3)] != batches[date(2024, 1, 2)]
     assert before == after
+
+
+def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
+    lakehouse_assets, pipeline_resources, open_meteo_server
+) -> None:
+    reader: LakehouseReader = pipeline_resources["lakehouse"]
+    one_day_per_request = OpenMeteoResource(
+        base_url=open_meteo_server.base_url, max_days_per_call=1, max_locations_per_call=2
+    )
+    open_meteo_server.reset_counters()
+    result = materialize_range(
+        lakehouse_assets,
+        date(2024, 1, 1),
+        date(2024, 1, 3),
+        {**pipeline_resources, "open_meteo": one_day_per_request},
+        "bronze_raw",
+    )
+
+    metadata = _bronze_event(result)
+    assert metadata["api_calls"].value == 6 == open_meteo_server.calls  # 3 days x 2 batches
+    assert rows_per_day(reader) == {
+        date(2024, 1, 1): 3 * 24,
+        date(2024, 1, 2): 3 * 24,
+        date(2024, 1, 3): 3 * 24,
+    }
+    table = reader.read_arrow("bronze", "bronze_raw", selected_fields=("location_key", "time"))
+    keys = list(zip(table["location_key"].to_pylist(), table["time"].to_pylist(), strict=True))
+    assert len(set(keys)) == 216
+    # One commit holds every request's rows.
+    writes = [s for s in reader.snapshots("bronze", "bronze_raw") if s.added_records]
+    assert [s.added_records for s in writes] == [216]

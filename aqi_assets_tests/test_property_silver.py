@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aqi_assets.transforms.aqi import AqiTable
-from aqi_assets.transforms.bronze import API_VARIABLES, bronze_frame
+from aqi_assets.transforms.bronze import API_VARIABLES, bronze_frame, payload_frame
 from aqi_assets.transforms.silver import clean_bronze
 
 KNOWN = ["hanoi", "hcmc"]
@@ -62,7 +62,9 @@ def items(draw) -> list[Item]:
 )
 @given(batch=items())
 def test_every_row_lands_in_exactly_one_place(spark, batch: list[Item]) -> None:
-    bronze = bronze_frame(spark, batch, datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1").cache()
+    bronze = bronze_frame(
+        payload_frame(spark, batch), datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1"
+    ).cache()
     silver, rejects = clean_bronze(bronze, KNOWN, AqiTable.EPA_2024, datetime(2024, 3, 10, 13))
     key = ["location_key", "row_hash", "ts_utc"]
     rows_in = Counter(tuple(r) for r in bronze.select(*key).collect())

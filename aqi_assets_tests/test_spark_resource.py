@@ -31,7 +31,7 @@ def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None
 
 def test_local_driver_memory_is_configurable(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
-    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "1g"
+    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "768m"
     monkeypatch.setenv("AQI_DRIVER_MEMORY", "6g")
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "6g"
 

@@ -86,7 +86,7 @@ class LocationPayload:
 
 @dataclass(frozen=True)
 class FetchResult:
-    """Every item fetched for a range, and the HTTP requests it took (retries included)."""
+    """Items fetched (for a range, or one request), and the HTTP calls it took (retries included)."""
 
     items: tuple[LocationPayload, ...]
     api_calls: int
@@ -198,14 +198,16 @@ class OpenMeteoResource(dg.ConfigurableResource):
                 f"Open-Meteo response is not valid JSON: {text[:200]!r}. Request: {source}"
             ) from None
 
-    def fetch_hourly(
+    def fetch_requests(
         self, locations: Sequence[LocationLike], start: date, end: date
-    ) -> FetchResult:
-        """Hourly series of every location for days start..end (inclusive), in few calls."""
+    ) -> Iterator[FetchResult]:
+        """Hourly series of every location for days start..end (inclusive), one request at a time.
+
+        Each answer can be handed on (to Spark) before the next is asked for, so memory holds
+        one request's answer, not the range's.
+        """
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
-        items: list[LocationPayload] = []
-        calls = 0
         logger = dg.get_dagster_logger()
         for first in range(0, len(locations), self.max_locations_per_call):
             batch = list(locations[first : first + self.max_locations_per_call])
@@ -213,10 +215,20 @@ class OpenMeteoResource(dg.ConfigurableResource):
                 params = self._params(batch, chunk_start, chunk_end)
                 source = f"{self.base_url.rstrip('/')}{API_PATH}?{urlencode(params)}"
                 body, used = self._get(params, source)
-                calls += used
                 logger.debug(f"Open-Meteo: {len(batch)} locations {chunk_start}..{chunk_end}")
-                items.extend(_match(body, batch, chunk_start, chunk_end, source))
-        return FetchResult(items=tuple(items), api_calls=calls)
+                items = tuple(_match(body, batch, chunk_start, chunk_end, source))
+                del body  # the parsed answer is several times the size of its items' text
+                yield FetchResult(items=items, api_calls=used)
+
+    def fetch_hourly(
+        self, locations: Sequence[LocationLike], start: date, end: date
+    ) -> FetchResult:
+        """Hourly series of every location for days start..end (inclusive), in few calls."""
+        answers = list(self.fetch_requests(locations, start, end))
+        return FetchResult(
+            items=tuple(item for answer in answers for item in answer.items),
+            api_calls=sum(answer.api_calls for answer in answers),
+        )
 
 
 def _error_reason(text: str) -> str:

@@ -151,7 +151,7 @@ class SparkIcebergResource(LazyPySparkResource):
         "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.2.",
     )
     shuffle_partitions: int = Field(default=4, description="spark.sql.shuffle.partitions.")
-    driver_memory: str = Field(default="1g", description="spark.driver.memory.")
+    driver_memory: str = Field(default="768m", description="spark.driver.memory.")
     ui_enabled: bool = Field(
         default=True, description="Start the Spark UI (its URL is logged per run)."
     )

@@ -46,6 +46,7 @@ BRONZE_SCHEMA = T.StructType(
     ]
 )
 
+PAYLOAD_COLUMNS = "location_key string, start_date date, source string, body string"
 BUSINESS_FIELDS: tuple[str, ...] = ("location_key", "time", *API_VARIABLES)
 
 
@@ -64,20 +65,21 @@ def row_hash(columns: Sequence[str]) -> Column:
     return F.sha2(F.concat_ws("|", *parts), 256)
 
 
-def bronze_frame(
-    spark: SparkSession, items: Sequence[PayloadLike], ingested_at: datetime, batch_id: str
-) -> DataFrame:
-    """Explode API items into bronze rows with Spark (no per-hour Python loop).
+def payload_frame(spark: SparkSession, items: Sequence[PayloadLike]) -> DataFrame:
+    """API items as (location_key, start_date, source, body) rows: their text moves into Spark."""
+    return spark.createDataFrame(
+        [(i.location_key, i.start_date, i.source, i.body) for i in items], PAYLOAD_COLUMNS
+    )
+
+
+def bronze_frame(payloads: DataFrame, ingested_at: datetime, batch_id: str) -> DataFrame:
+    """Explode payload rows (`payload_frame`) into bronze rows with Spark (no per-hour Python loop).
 
     `ts_utc` is NULL when `time` cannot be parsed; `event_date` then falls back to the day the
     API placed the hour in (hourly arrays are positional from the request's start date), so
     such rows still land in their partition and silver rejects them with a reason.
     """
-    raw = spark.createDataFrame(
-        [(i.location_key, i.start_date, i.source, i.body) for i in items],
-        "location_key string, start_date date, source string, body string",
-    )
-    parsed = raw.select(
+    parsed = payloads.select(
         "location_key", "start_date", "source", F.from_json("body", _PAYLOAD_SCHEMA).alias("p")
     )
     hourly = "p.hourly"
