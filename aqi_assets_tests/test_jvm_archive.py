@@ -11,6 +11,7 @@ from aqi_assets.settings import load_settings
 from resources.jvm_archive import ARCHIVE_PREFIX
 from resources.spark import (
     DRIVER_JAVA_OPTIONS,
+    LONG_RUN_JAVA_OPTIONS,
     SparkIcebergResource,
     build_spark_conf,
     mapped_class_archive,
@@ -52,11 +53,12 @@ def test_driver_maps_the_archive_only_when_it_exists(tmp_path: Path) -> None:
         class_archive=str(archive),
         spark_config={DRIVER_JAVA_OPTIONS: "-Dmine=1"},
     )
-    assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == "-Dmine=1"
+    collector = " ".join(LONG_RUN_JAVA_OPTIONS)
+    assert build_spark_conf(resource)[DRIVER_JAVA_OPTIONS] == f"{collector} -Dmine=1"
     assert mapped_class_archive(build_spark_conf(resource)) is None
     archive.write_bytes(b"built")
     conf = build_spark_conf(resource)
-    assert conf[DRIVER_JAVA_OPTIONS] == f"-XX:SharedArchiveFile={archive} -Dmine=1"
+    assert conf[DRIVER_JAVA_OPTIONS] == f"-XX:SharedArchiveFile={archive} {collector} -Dmine=1"
     assert mapped_class_archive(conf) == str(archive)
 
 
