@@ -86,7 +86,7 @@ class Measure:
 def cpu_calibration() -> float:
     """Seconds for a fixed single-core workload (Python loop + SHA-256 of 512 MB).
 
-    This machine's speed drifts by up to 2.4x between sessions; dividing a figure by this one
+    This machine's speed differs by up to 3x between days; dividing a figure by this one
     makes benchmark results from different days comparable.
     """
     started = time.perf_counter()
