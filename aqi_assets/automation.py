@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from aqi_assets.partitions import REFERENCE_ASSETS
+from aqi_assets.registry import BY_KEY, Refresh
 
 HOURLY_CRON = "5 * * * *"
 # During the first hours of a UTC day yesterday is re-ingested too, so late hours land.
@@ -16,8 +16,6 @@ REFERENCE_CRON = "15 0 * * *"
 TODAY = dg.AutomationCondition.in_latest_time_window()
 # "within 2 days of the end of the latest window" = the windows of today and yesterday.
 TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
-ROOT_INGEST_KEYS = {dg.AssetKey("bronze_raw")}
-REFERENCE_KEYS = {dg.AssetKey(k) for k in REFERENCE_ASSETS}
 
 
 def ingest_condition() -> dg.AutomationCondition:
@@ -44,15 +42,17 @@ def reference_condition() -> dg.AutomationCondition:
     ).with_label("daily at 00:15 UTC, or when missing")
 
 
+CONDITIONS = {
+    Refresh.INGEST: ingest_condition,
+    Refresh.REFERENCE: reference_condition,
+    Refresh.DOWNSTREAM: follow_upstream_condition,
+    Refresh.CALENDAR: dg.AutomationCondition.on_missing,
+}
+
+
 def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
-    """The automation condition of one asset."""
-    if spec.key in ROOT_INGEST_KEYS:
-        return ingest_condition()
-    if spec.key in REFERENCE_KEYS:
-        return reference_condition()
-    if not spec.deps:
-        return dg.AutomationCondition.on_missing()
-    return follow_upstream_condition()
+    """The automation condition of one asset, by the refresh mode its table declares."""
+    return CONDITIONS[BY_KEY[spec.key].refresh]()
 
 
 def with_automation(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:

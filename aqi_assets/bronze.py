@@ -7,13 +7,11 @@ from datetime import date, timedelta
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets import tables
 from aqi_assets.metadata import utc_now
-from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import publish_window
 from aqi_assets.reference import Location
-from aqi_assets.tables import Layer
+from aqi_assets.registry import BRONZE_RAW, asset_args
 from aqi_assets.transforms.bronze import bronze_frame, payload_frame
 from resources.open_meteo import (
     RETRY_STATUSES,
@@ -48,14 +46,8 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
     """The bronze asset over `partitions_def`."""
 
     @dg.asset(
-        name="bronze_raw",
-        group_name=Layer.BRONZE.value,
-        kinds={"spark", "iceberg"},
-        partitions_def=partitions_def,
-        backfill_policy=BACKFILL_POLICY,
+        **asset_args(BRONZE_RAW, partitions_def),
         retry_policy=API_RETRY_POLICY,
-        pool="iceberg_bronze",
-        metadata={"iceberg_table": str(tables.BRONZE_RAW)},
         description=(
             "Hourly air quality per location as Open-Meteo returned it (all variables, nulls kept), "
             "with ingest time, source URL (no secrets), batch id and a row fingerprint. "
@@ -72,7 +64,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         start, end = window.start.date(), window.end.date()
         locations = pipeline.locations()
         # Each answer goes into Spark as it arrives: the run worker holds one request's answer,
-        # not the whole range's (100 locations x 22 months: 16 answers, 130 MB of text).
+        # not the whole range's.
         payloads, api_calls = [], 0
         for answer in fetch_or_fail(open_meteo, locations, start, end - timedelta(days=1)):
             payloads.append(payload_frame(spark.spark_session, answer.items))
@@ -81,14 +73,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             functools.reduce(DataFrame.union, payloads), utc_now(), batch_id=context.run_id
         )
         return publish_window(
-            spark,
-            tables.BRONZE_RAW,
-            frame,
-            "event_date",
-            start,
-            end,
-            api_calls=api_calls,
-            locations=len(locations),
+            spark, BRONZE_RAW, frame, start, end, api_calls=api_calls, locations=len(locations)
         )
 
     return bronze_raw

@@ -3,7 +3,7 @@
 Blocking checks run on the frame a run is about to commit: when one fails its result (with
 offending keys) is reported, the commit is skipped so the table keeps its previous snapshot,
 the step fails, and nothing downstream runs or is automated. Warning checks run after the
-commit and annotate it. Every check an asset declares is listed in `CHECKS`.
+commit and annotate it. The checks each table carries are declared in `aqi_assets.registry`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import dagster as dg
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from aqi_assets.registry import Check, TableSpec
 from aqi_assets.transforms.aqi import AqiTable, aqi_column
 from aqi_assets.transforms.silver import VALUE_RANGES
 from resources.iceberg_writes import WriteResult
@@ -26,88 +27,10 @@ ROW_DROP_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
-class CheckDecl:
-    """A declared check: name, meaning and whether a failure blocks the commit."""
-
-    name: str
-    description: str
-    blocking: bool
-
-
-def _decl(name: str, description: str, blocking: bool = True) -> CheckDecl:
-    return CheckDecl(name, description, blocking)
-
-
-UNIQUE = "unique_key"
-NO_NULL_KEYS = "no_null_keys"
-VALUE_RANGES_CHECK = "value_ranges"
-AQI_MATCHES = "aqi_matches_pm25"
-LOCATION_FK = "location_key_in_dim_location"
-DATE_FK = "date_key_in_dim_date"
-TIME_FK = "time_key_in_dim_time"
-TOTAL_HOURS = "total_hours_match_silver"
-COMPLETENESS = "completeness"
-REJECT_RATIO = "reject_ratio"
-ROW_COUNT_DROP = "row_count_drop"
-
-_FK = [
-    _decl(LOCATION_FK, "every location_key exists in dim_location"),
-    _decl(DATE_FK, "every date_key exists in dim_date"),
-]
-CHECKS: dict[str, list[CheckDecl]] = {
-    "silver_hourly": [
-        _decl(UNIQUE, "(location_key, ts_utc) is unique in the partitions written"),
-        _decl(NO_NULL_KEYS, "location_key, ts_utc, date_key, time_key are never null"),
-        _decl(VALUE_RANGES_CHECK, "pollutant values are null or within their physical ranges"),
-        _decl(AQI_MATCHES, "aqi equals the US EPA PM2.5 formula applied to pm25"),
-        _decl(COMPLETENESS, "each closed day has 24 hours per location", blocking=False),
-        _decl(
-            REJECT_RATIO, "rejected share of input rows stays under the threshold", blocking=False
-        ),
-        _decl(
-            ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False
-        ),
-    ],
-    "fact_hourly": [
-        _decl(UNIQUE, "(location_key, ts_utc) is unique in the partitions written"),
-        _decl(NO_NULL_KEYS, "location_key, date_key, time_key, ts_utc are never null"),
-        *_FK,
-        _decl(TIME_FK, "every time_key exists in dim_time"),
-        _decl(
-            ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False
-        ),
-    ],
-    "fact_city_daily": [
-        _decl(UNIQUE, "(location_key, date_key) is unique in the partitions written"),
-        _decl(NO_NULL_KEYS, "location_key, date_key are never null"),
-        *_FK,
-        _decl(TOTAL_HOURS, "total_hours equals the silver hours of that location and day"),
-    ],
-    "fact_episode": [
-        _decl(UNIQUE, "episode_id is unique in the partitions written"),
-        _decl(NO_NULL_KEYS, "episode_id, location_key, start_ts, end_ts are never null"),
-        _decl(LOCATION_FK, "every location_key exists in dim_location"),
-    ],
-}
-
-
-def check_specs(asset: str) -> list[dg.AssetCheckSpec]:
-    """The Dagster check specs declared on `asset`."""
-    return [
-        dg.AssetCheckSpec(d.name, asset=asset, blocking=d.blocking, description=d.description)
-        for d in CHECKS[asset]
-    ]
-
-
-def _declared(asset: str, name: str) -> CheckDecl:
-    return next(d for d in CHECKS[asset] if d.name == name)
-
-
-@dataclass(frozen=True)
 class FrameCheck:
     """A blocking check run on the frame to commit: `offending` returns the rows that fail it."""
 
-    name: str
+    name: Check
     offending: Callable[[DataFrame], DataFrame]
 
 
@@ -116,7 +39,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def evaluate_frame_check(
-    asset: str, check: FrameCheck, frame: DataFrame, keys: Sequence[str]
+    table: TableSpec, check: FrameCheck, frame: DataFrame, keys: Sequence[str]
 ) -> dg.AssetCheckResult:
     """Run `check` on `frame`: on failure its metadata holds the count and a few offending keys."""
     offending = check.offending(frame).cache()
@@ -133,22 +56,28 @@ def evaluate_frame_check(
             )
     finally:
         offending.unpersist()
-    return result(asset, check.name, count == 0, metadata)
+    return result(table, check.name, count == 0, metadata)
 
 
-def result(asset: str, name: str, passed: bool, metadata: dict[str, Any]) -> dg.AssetCheckResult:
-    """An AssetCheckResult with the severity the check is declared with."""
-    decl = _declared(asset, name)
+def result(
+    table: TableSpec, name: Check, passed: bool, metadata: dict[str, Any]
+) -> dg.AssetCheckResult:
+    """An AssetCheckResult with the severity the check is declared with on `table`."""
+    decl = table.declared(name)
     severity = dg.AssetCheckSeverity.ERROR if decl.blocking else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
-        asset_key=asset, check_name=name, passed=passed, severity=severity, metadata=metadata
+        asset_key=table.key,
+        check_name=name.value,
+        passed=passed,
+        severity=severity,
+        metadata=metadata,
     )
 
 
 def unique(*keys: str) -> FrameCheck:
     """Each key combination appears once."""
     return FrameCheck(
-        UNIQUE,
+        Check.UNIQUE,
         lambda df: df.groupBy(*keys).agg(F.count("*").alias("duplicates")).where("duplicates > 1"),
     )
 
@@ -158,7 +87,7 @@ def not_null(*columns: str) -> FrameCheck:
     condition: Column = F.lit(False)
     for column in columns:
         condition = condition | F.col(column).isNull()
-    return FrameCheck(NO_NULL_KEYS, lambda df: df.where(condition))
+    return FrameCheck(Check.NO_NULL_KEYS, lambda df: df.where(condition))
 
 
 def value_ranges() -> FrameCheck:
@@ -172,7 +101,7 @@ def value_ranges() -> FrameCheck:
         ]
         return df.withColumn("reason", F.coalesce(*reasons)).where(F.col("reason").isNotNull())
 
-    return FrameCheck(VALUE_RANGES_CHECK, offending)
+    return FrameCheck(Check.VALUE_RANGES, offending)
 
 
 def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
@@ -185,11 +114,11 @@ def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
             F.concat(F.lit("aqi should be "), F.coalesce(expected.cast("string"), F.lit("null"))),
         )
 
-    return FrameCheck(AQI_MATCHES, offending)
+    return FrameCheck(Check.AQI_MATCHES, offending)
 
 
 def in_dimension(
-    name: str, column: str, dimension: DataFrame, dim_column: str | None = None
+    name: Check, column: str, dimension: DataFrame, dim_column: str | None = None
 ) -> FrameCheck:
     """Every `column` value of the frame exists in `dimension`."""
     keys = dimension.select(F.col(dim_column or column).alias(column)).distinct()
@@ -215,41 +144,48 @@ def total_hours_match(silver_window: DataFrame) -> FrameCheck:
             ),
         )
 
-    return FrameCheck(TOTAL_HOURS, offending)
+    return FrameCheck(Check.TOTAL_HOURS, offending)
 
 
-def row_count_drop(asset: str, write: WriteResult) -> dg.AssetCheckResult:
+def row_count_drop(table: TableSpec, write: WriteResult) -> dg.AssetCheckResult:
     """Warn when a re-materialization wrote clearly fewer rows than it replaced."""
     dropped = write.deleted_records > 0 and write.added_records < write.deleted_records * (
         1 - ROW_DROP_TOLERANCE
     )
     return result(
-        asset,
-        ROW_COUNT_DROP,
+        table,
+        Check.ROW_COUNT_DROP,
         not dropped,
         {"rows_replaced": write.deleted_records, "rows_written": write.added_records},
     )
 
 
-def reject_ratio(asset: str, rows_in: int, rejected: int, threshold: float) -> dg.AssetCheckResult:
+def reject_ratio(
+    table: TableSpec, rows_in: int, rejected: int, threshold: float
+) -> dg.AssetCheckResult:
     """Warn when more than `threshold` of the input rows were rejected."""
     ratio = rejected / rows_in if rows_in else 0.0
     return result(
-        asset,
-        REJECT_RATIO,
+        table,
+        Check.REJECT_RATIO,
         ratio <= threshold,
         {"reject_ratio": round(ratio, 4), "threshold": threshold},
     )
 
 
 def completeness(
-    asset: str, written: DataFrame, locations: Sequence[str], start: date, end: date, today: date
+    table: TableSpec,
+    written: DataFrame,
+    locations: Sequence[str],
+    start: date,
+    end: date,
+    today: date,
 ) -> dg.AssetCheckResult:
     """Warn about closed days (before today) that lack hours for some location; names them."""
     spark = written.sparkSession
     closed_end = min(end, today)
     if closed_end <= start:
-        return result(asset, COMPLETENESS, True, {"closed_days": 0})
+        return result(table, Check.COMPLETENESS, True, {"closed_days": 0})
     expected = spark.createDataFrame(
         [(loc,) for loc in locations], "location_key string"
     ).crossJoin(
@@ -281,7 +217,7 @@ def completeness(
                 for r in rows[:EXAMPLES]
             ]
         )
-    return result(asset, COMPLETENESS, not rows, metadata)
+    return result(table, Check.COMPLETENESS, not rows, metadata)
 
 
 def completeness_score(check: dg.AssetCheckResult, locations: int) -> float:

@@ -43,8 +43,10 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
 def build_definitions(settings: Settings) -> dg.Definitions:
     """All definitions for `settings`; tests build their own with other settings."""
     validate_environment(settings)
-    assets = with_freshness_policies(
-        with_automation(build_assets(daily_partitions(settings.partitions_start)))
+    assets = dg.with_source_code_references(
+        with_freshness_policies(
+            with_automation(build_assets(daily_partitions(settings.partitions_start)))
+        )
     )
     return dg.Definitions(
         assets=assets,

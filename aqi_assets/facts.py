@@ -5,11 +5,21 @@ from datetime import datetime
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets import checks, tables
-from aqi_assets.partitions import BACKFILL_POLICY
+from aqi_assets import checks
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
-from aqi_assets.tables import Layer, Table
+from aqi_assets.registry import (
+    DIM_DATE,
+    DIM_LOCATION,
+    DIM_TIME,
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
+    FACT_HOURLY,
+    SILVER_HOURLY,
+    Check,
+    TableSpec,
+    asset_args,
+)
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily
 from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
@@ -32,20 +42,13 @@ FACT_HOURLY_COLUMNS = (
     "dust",
     "uv_index",
 )
-COMMON = {
-    "group_name": Layer.GOLD.value,
-    "kinds": {"spark", "iceberg"},
-    "backfill_policy": BACKFILL_POLICY,
-}
 
 
-def read(spark: SparkIcebergResource, table: Table) -> DataFrame:
+def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
     """The current snapshot of `table`; a clear error when it was never materialized."""
-    name = spark.table(*table)
+    name = spark.table(*table.table)
     if not spark.spark_session.catalog.tableExists(name):
-        raise dg.Failure(
-            f"{name} does not exist yet: materialize the asset that writes {table} first."
-        )
+        raise dg.Failure(f"{name} does not exist yet: materialize the asset {table.asset} first.")
     return spark.spark_session.table(name)
 
 
@@ -57,15 +60,15 @@ def dimension_checks(
     Only the dim_date partitions of the window are read: a fact row of another day is refused
     by its write anyway.
     """
-    dates = read(spark, tables.DIM_DATE).where(
-        window_condition("date_utc", start.date(), end.date())
+    dates = read(spark, DIM_DATE).where(
+        window_condition(DIM_DATE.window_column, start.date(), end.date())
     )
     found = [
-        checks.in_dimension(checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)),
-        checks.in_dimension(checks.DATE_FK, "date_key", dates),
+        checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
+        checks.in_dimension(Check.DATE_FK, "date_key", dates),
     ]
     if with_time:
-        found.append(checks.in_dimension(checks.TIME_FK, "time_key", read(spark, tables.DIM_TIME)))
+        found.append(checks.in_dimension(Check.TIME_FK, "time_key", read(spark, DIM_TIME)))
     return found
 
 
@@ -73,94 +76,70 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
     """`fact_hourly`, `fact_city_daily` and `fact_episode` over `partitions_def`."""
 
     @dg.asset(
-        deps=["silver_hourly", "dim_location", "dim_date", "dim_time"],
-        partitions_def=partitions_def,
-        description="Star-schema fact per location and hour (gold.fact_air_quality_hourly).",
-        metadata={"iceberg_table": str(tables.FACT_HOURLY)},
-        check_specs=checks.check_specs("fact_hourly"),
-        pool="iceberg_fact_hourly",
-        **COMMON,
+        deps=[SILVER_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key, DIM_TIME.key],
+        description=f"Star-schema fact per location and hour ({FACT_HOURLY.table}).",
+        **asset_args(FACT_HOURLY, partitions_def),
     )
     @gated
     def fact_hourly(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        silver = read(spark, tables.SILVER_HOURLY).where(window_condition("ts_utc", start, end))
-        keys = ("location_key", "ts_utc")
+        silver = read(spark, SILVER_HOURLY).where(
+            window_condition(SILVER_HOURLY.window_column, start, end)
+        )
         audit = Audit(
-            asset="fact_hourly",
-            keys=keys,
+            table=FACT_HOURLY,
             blocking=[
-                checks.unique(*keys),
+                checks.unique(*FACT_HOURLY.keys),
                 checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
                 *dimension_checks(spark, start, end),
             ],
-            warnings=lambda write, _: [checks.row_count_drop("fact_hourly", write)],
+            warnings=lambda write, _: [checks.row_count_drop(FACT_HOURLY, write)],
         )
         return publish_window(
-            spark,
-            tables.FACT_HOURLY,
-            silver.select(*FACT_HOURLY_COLUMNS),
-            "ts_utc",
-            start,
-            end,
-            audit=audit,
+            spark, FACT_HOURLY, silver.select(*FACT_HOURLY_COLUMNS), start, end, audit=audit
         )
 
     @dg.asset(
-        deps=["fact_hourly", "dim_location", "dim_date"],
-        partitions_def=partitions_def,
+        deps=[FACT_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key],
         description=(
             "Per location and UTC day: avg/max/min PM2.5, avg/max hourly AQI, daily_aqi (AQI of the "
             "24-hour mean PM2.5) and the hours spent in each AQI category."
         ),
-        metadata={"iceberg_table": str(tables.FACT_CITY_DAILY)},
-        check_specs=checks.check_specs("fact_city_daily"),
-        pool="iceberg_fact_city_daily",
-        **COMMON,
+        **asset_args(FACT_CITY_DAILY, partitions_def),
     )
     @gated
     def fact_city_daily(
         context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        hourly = read(spark, tables.FACT_HOURLY).where(window_condition("ts_utc", start, end))
-        silver = read(spark, tables.SILVER_HOURLY).where(window_condition("ts_utc", start, end))
-        keys = ("location_key", "date_key")
+        hourly = read(spark, FACT_HOURLY).where(
+            window_condition(FACT_HOURLY.window_column, start, end)
+        )
+        silver = read(spark, SILVER_HOURLY).where(
+            window_condition(SILVER_HOURLY.window_column, start, end)
+        )
         audit = Audit(
-            asset="fact_city_daily",
-            keys=keys,
+            table=FACT_CITY_DAILY,
             blocking=[
-                checks.unique(*keys),
-                checks.not_null(*keys),
+                checks.unique(*FACT_CITY_DAILY.keys),
+                checks.not_null(*FACT_CITY_DAILY.keys),
                 *dimension_checks(spark, start, end, with_time=False),
                 checks.total_hours_match(silver),
             ],
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints))
-        return publish_window(
-            spark,
-            tables.FACT_CITY_DAILY,
-            df,
-            "date_utc",
-            start.date(),
-            end.date(),
-            audit=audit,
-        )
+        return publish_window(spark, FACT_CITY_DAILY, df, start.date(), end.date(), audit=audit)
 
     @dg.asset(
-        deps=["fact_hourly", "dim_location"],
-        partitions_def=partitions_def,
+        deps=[FACT_HOURLY.key, DIM_LOCATION.key],
         description=(
             "Pollution episodes: maximal runs of consecutive hours with AQI >= threshold lasting at "
             "least min_hours, computed whole across midnights and attributed to their start day. "
             "A run also rewrites the earlier or later start days whose episodes its hours touch."
         ),
-        metadata={"iceberg_table": str(tables.FACT_EPISODE)},
-        check_specs=checks.check_specs("fact_episode"),
-        pool="iceberg_fact_episode",
-        **COMMON,
+        **asset_args(FACT_EPISODE, partitions_def),
     )
     @gated
     def fact_episode(
@@ -168,8 +147,8 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         session = spark.spark_session
-        hourly = read(spark, tables.FACT_HOURLY).select("location_key", "ts_utc", "aqi")
-        name = spark.table(*tables.FACT_EPISODE)
+        hourly = read(spark, FACT_HOURLY).select("location_key", "ts_utc", "aqi")
+        name = spark.table(*FACT_EPISODE.table)
         old = (
             session.table(name)
             if session.catalog.tableExists(name)
@@ -180,22 +159,21 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         )
         try:
             audit = Audit(
-                asset="fact_episode",
-                keys=("episode_id", "location_key", "start_ts"),
+                table=FACT_EPISODE,
+                example_columns=("episode_id", "location_key", "start_ts"),
                 blocking=[
-                    checks.unique("episode_id"),
+                    checks.unique(*FACT_EPISODE.keys),
                     checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
                     checks.in_dimension(
-                        checks.LOCATION_FK, "location_key", read(spark, tables.DIM_LOCATION)
+                        Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
                     ),
                 ],
             )
             written = plan.to_write
             result = publish_window(
                 spark,
-                tables.FACT_EPISODE,
+                FACT_EPISODE,
                 written,
-                "start_date",
                 plan.write_start,
                 plan.write_end,
                 audit=audit,

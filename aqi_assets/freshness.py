@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from aqi_assets.registry import BY_KEY, TableSpec, tables_where
+
 FRESHNESS_LIMIT = timedelta(hours=2)
-FRESH_ASSETS = ("silver_hourly", "fact_hourly")
 FRESHNESS_CRON = "*/15 * * * *"
 
 
@@ -15,11 +16,11 @@ def _utc_now() -> datetime:
 
 
 def latest_partition_update(
-    instance: dg.DagsterInstance, asset: str, partition: str
+    instance: dg.DagsterInstance, table: TableSpec, partition: str
 ) -> datetime | None:
-    """When `partition` of `asset` was last materialized, or None if never."""
+    """When `partition` of `table` was last materialized, or None if never."""
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+        dg.AssetRecordsFilter(asset_key=table.key, asset_partitions=[partition]), limit=1
     ).records
     return datetime.fromtimestamp(records[0].timestamp, UTC) if records else None
 
@@ -29,9 +30,9 @@ def build_freshness_checks(
 ) -> list[dg.AssetChecksDefinition]:
     """One `data_freshness` check per hourly table, evaluated every 15 minutes by automation."""
 
-    def build(asset: str) -> dg.AssetChecksDefinition:
+    def build(table: TableSpec) -> dg.AssetChecksDefinition:
         @dg.asset_check(
-            asset=asset,
+            asset=table.key,
             name="data_freshness",
             description=(
                 f"today's (or, just after midnight, yesterday's) partition was refreshed less "
@@ -44,7 +45,7 @@ def build_freshness_checks(
             now = clock()
             today = now.date().isoformat()
             recent = [today, (now.date() - timedelta(days=1)).isoformat()]
-            refreshes = [latest_partition_update(context.instance, asset, day) for day in recent]
+            refreshes = [latest_partition_update(context.instance, table, day) for day in recent]
             updated = max((r for r in refreshes if r), default=None)
             lag = None if updated is None else now - updated
             passed = lag is not None and lag <= FRESHNESS_LIMIT
@@ -61,7 +62,7 @@ def build_freshness_checks(
 
         return data_freshness
 
-    return [build(asset) for asset in FRESH_ASSETS]
+    return [build(table) for table in tables_where(fresh=True)]
 
 
 FRESHNESS_POLICY = dg.FreshnessPolicy.time_window(fail_window=FRESHNESS_LIMIT)
@@ -73,7 +74,7 @@ def with_freshness_policies(assets: list[dg.AssetsDefinition]) -> list[dg.Assets
         dg.map_asset_specs(
             lambda spec: (
                 spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
-                if spec.key.to_user_string() in FRESH_ASSETS
+                if BY_KEY[spec.key].fresh
                 else spec
             ),
             assets,

@@ -9,21 +9,10 @@ from datetime import timedelta
 
 import dagster as dg
 
-from aqi_assets import tables
 from aqi_assets.metadata import utc_now
-from aqi_assets.tables import Table
+from aqi_assets.registry import TableSpec, tables_where
 from resources.spark import SparkIcebergResource
 
-# Asset (for observations) and pool of each maintained table.
-MAINTAINED: dict[str, tuple[Table, str]] = {
-    "bronze_raw": (tables.BRONZE_RAW, "iceberg_bronze"),
-    "silver_hourly": (tables.SILVER_HOURLY, "iceberg_silver"),
-    "silver_rejects": (tables.SILVER_REJECTS, "iceberg_silver"),
-    "fact_hourly": (tables.FACT_HOURLY, "iceberg_fact_hourly"),
-    "fact_city_daily": (tables.FACT_CITY_DAILY, "iceberg_fact_city_daily"),
-    "fact_episode": (tables.FACT_EPISODE, "iceberg_fact_episode"),
-    "dim_date": (tables.DIM_DATE, "iceberg_dim_date"),
-}
 MAINTENANCE_CRON = "30 3 * * *"
 
 
@@ -47,13 +36,13 @@ def table_stats(spark: SparkIcebergResource, name: str) -> dict[str, int]:
 
 
 def maintain(
-    spark: SparkIcebergResource, table: Table, config: MaintenanceConfig
+    spark: SparkIcebergResource, table: TableSpec, config: MaintenanceConfig
 ) -> dict[str, int]:
     """Compact files, rewrite manifests, then expire old snapshots; returns before/after figures."""
-    name = spark.table(*table)
+    name = spark.table(*table.table)
     session = spark.spark_session
     before = table_stats(spark, name)
-    catalog, identifier = spark.catalog_name, f"{table.layer}.{table.name}"
+    catalog, identifier = spark.catalog_name, str(table.table)
     session.sql(
         f"CALL {catalog}.system.rewrite_data_files(table => '{identifier}', options => map("
         f"'min-input-files', '{config.min_input_files}', "
@@ -74,29 +63,32 @@ def maintain(
     }
 
 
-def _maintenance_op(asset: str, table: Table, pool: str) -> dg.OpDefinition:
-    @dg.op(name=f"maintain_{asset}", pool=pool, ins={"after": dg.In(dg.Nothing)})
+def maintenance_op(table: TableSpec) -> dg.OpDefinition:
+    """The op that maintains `table` inside the table's pool, observing its asset."""
+
+    @dg.op(name=f"maintain_{table.asset}", pool=table.pool, ins={"after": dg.In(dg.Nothing)})
     def maintain_table(
         context: dg.OpExecutionContext, spark: SparkIcebergResource, config: MaintenanceConfig
     ) -> None:
-        if not spark.spark_session.catalog.tableExists(spark.table(*table)):
-            context.log.info(f"{table} does not exist yet; nothing to maintain")
+        if not spark.spark_session.catalog.tableExists(spark.table(*table.table)):
+            context.log.info(f"{table.table} does not exist yet; nothing to maintain")
             return
         figures = maintain(spark, table, config)
-        context.log_event(dg.AssetObservation(asset_key=asset, metadata=figures))
+        context.log_event(dg.AssetObservation(asset_key=table.key, metadata=figures))
 
     return maintain_table
 
 
 @dg.graph
-def _all_tables() -> None:
+def all_maintained_tables() -> None:
+    """Every maintained table of the registry, one after the other."""
     previous = None
-    for asset, (table, pool) in MAINTAINED.items():
-        op = _maintenance_op(asset, table, pool)
+    for table in tables_where(maintained=True):
+        op = maintenance_op(table)
         previous = op(previous) if previous is not None else op()
 
 
-iceberg_maintenance = _all_tables.to_job(
+iceberg_maintenance = all_maintained_tables.to_job(
     name="iceberg_maintenance",
     description="Compacts small files, expires snapshots older than the retention, rewrites manifests.",
     executor_def=dg.in_process_executor,

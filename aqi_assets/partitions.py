@@ -14,17 +14,5 @@ def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
     )
 
 
-# The unpartitioned reference dimensions, and every asset over the daily partitions.
-REFERENCE_ASSETS = ("dim_location", "dim_pollutant", "dim_time")
-PARTITIONED_ASSETS = (
-    "bronze_raw",
-    "silver_hourly",
-    "silver_rejects",
-    "dim_date",
-    "fact_hourly",
-    "fact_city_daily",
-    "fact_episode",
-)
-
 # One run processes its whole range per asset with one Spark job; see README "Backfills".
 BACKFILL_POLICY = dg.BackfillPolicy.single_run()

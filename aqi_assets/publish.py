@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 
 from aqi_assets.checks import FrameCheck, evaluate_frame_check
 from aqi_assets.metadata import days_in, write_metadata
-from aqi_assets.tables import Table
+from aqi_assets.registry import TableSpec
 from resources.iceberg_writes import WriteResult, replace_table, replace_window, window_condition
 from resources.spark import SparkIcebergResource
 
@@ -53,49 +53,59 @@ def gated(compute: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
 
 @dataclass(frozen=True)
 class Audit:
-    """Checks around one commit: blocking ones on the frame before it, warnings after it."""
+    """Checks around one commit: blocking ones on the frame before it, warnings after it.
 
-    asset: str
-    keys: Sequence[str]
+    `example_columns` are shown beside offending rows (default: the table's key).
+    """
+
+    table: TableSpec
+    example_columns: Sequence[str] = ()
     blocking: Sequence[FrameCheck] = ()
     warnings: WarningChecks | None = None
     extra_results: list[dg.AssetCheckResult] = field(default_factory=list)
 
 
 def _audit_before_commit(audit: Audit, frame: DataFrame, table: str) -> list[dg.AssetCheckResult]:
+    columns = audit.example_columns or audit.table.keys
     with ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="check") as pool:
         results = list(
             pool.map(
-                lambda check: evaluate_frame_check(audit.asset, check, frame, audit.keys),
+                lambda check: evaluate_frame_check(audit.table, check, frame, columns),
                 audit.blocking,
             )
         )
     if not all(r.passed for r in results):
         raise BlockingCheckFailed(
-            f"Blocking checks failed on {audit.asset}: {failed_names(results)}. Nothing was written: "
-            f"{table} keeps its previous snapshot. The check results list the offending keys.",
+            f"Blocking checks failed on {audit.table.asset}: {failed_names(results)}. Nothing was "
+            f"written: {table} keeps its previous snapshot. The check results list the offending "
+            "keys.",
             results,
         )
     return results
 
 
 def quality_score(results: Sequence[dg.AssetCheckResult]) -> float:
-    """0-100: the share of checks that passed on this materialization."""
+    """0-100: the share of this materialization's checks (blocking and warning) that passed.
+
+    The one definition of `quality_score` in the project; the UI plots it per asset.
+    """
     return round(100.0 * sum(r.passed for r in results) / len(results), 1) if results else 100.0
 
 
 def publish_window(
     spark: SparkIcebergResource,
-    table: Table,
+    table: TableSpec,
     df: DataFrame,
-    window_column: str,
     start: date | datetime,
     end: date | datetime,
     audit: Audit | None = None,
     **extra: Any,
 ) -> dg.MaterializeResult:
     """Check, then replace the rows of [start, end) in `table` by `df` in one commit."""
-    name = spark.table(*table)
+    name = spark.table(*table.table)
+    window_column = table.window_column
+    if window_column is None:
+        raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
     cached = bool(audit and audit.blocking)
     try:
         if cached:
@@ -116,18 +126,17 @@ def publish_window(
     last = end.date() if isinstance(end, datetime) else end
     metadata = write_metadata(write, written, partitions=days_in(first, last), **extra)
     if audit:
-        metadata.setdefault("quality_score", quality_score(results))
-    return dg.MaterializeResult(
-        asset_key=audit.asset if audit else None, metadata=metadata, check_results=results
-    )
+        metadata["quality_score"] = quality_score(results)
+    return dg.MaterializeResult(asset_key=table.key, metadata=metadata, check_results=results)
 
 
 def publish_table(
-    spark: SparkIcebergResource, table: Table, df: DataFrame, **extra: Any
+    spark: SparkIcebergResource, table: TableSpec, df: DataFrame, **extra: Any
 ) -> dg.MaterializeResult:
     """Replace the whole content of an unpartitioned `table` by `df` in one commit."""
-    name = spark.table(*table)
+    name = spark.table(*table.table)
     result = replace_table(df, name)
     return dg.MaterializeResult(
-        metadata=write_metadata(result, spark.spark_session.table(name), **extra)
+        asset_key=table.key,
+        metadata=write_metadata(result, spark.spark_session.table(name), **extra),
     )

@@ -2,53 +2,49 @@
 
 import dagster as dg
 
-from aqi_assets import checks, tables
+from aqi_assets import checks
 from aqi_assets.metadata import utc_now
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
-from aqi_assets.tables import Layer
+from aqi_assets.registry import BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.silver import rank_bronze, split_ranked
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
-SILVER_HOURLY = "silver_hourly"
-SILVER_REJECTS = "silver_rejects"
-SILVER_KEYS = ("location_key", "ts_utc")
-
 
 def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """`silver_hourly` and `silver_rejects`, computed together from one read of bronze."""
     common = {
-        "deps": ["bronze_raw"],
-        "group_name": Layer.SILVER.value,
+        "deps": [BRONZE_RAW.key],
+        "group_name": SILVER_HOURLY.layer.value,
         "kinds": {"spark", "iceberg"},
     }
 
     @dg.multi_asset(
         specs=[
             dg.AssetSpec(
-                SILVER_HOURLY,
+                SILVER_HOURLY.key,
                 description=(
                     "One row per location and UTC hour: pollutants renamed, validated, deduplicated "
                     "on (location_key, ts_utc) keeping the latest ingest, with date/time keys and "
                     "the US EPA PM2.5 AQI and its category."
                 ),
-                metadata={"iceberg_table": str(tables.SILVER_HOURLY)},
+                metadata={"iceberg_table": str(SILVER_HOURLY.table)},
                 **common,
             ),
             dg.AssetSpec(
-                SILVER_REJECTS,
+                SILVER_REJECTS.key,
                 description="Every bronze row that failed validation, unchanged, with its reason.",
-                metadata={"iceberg_table": str(tables.SILVER_REJECTS)},
+                metadata={"iceberg_table": str(SILVER_REJECTS.table)},
                 **common,
             ),
         ],
-        check_specs=checks.check_specs(SILVER_HOURLY),
+        check_specs=SILVER_HOURLY.check_specs(),
         partitions_def=partitions_def,
         backfill_policy=BACKFILL_POLICY,
-        pool="iceberg_silver",
+        pool=SILVER_HOURLY.pool,
         can_subset=False,
     )
     @gated
@@ -60,8 +56,8 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         session = spark.spark_session
         locations = [loc.key for loc in pipeline.locations()]
         aqi_table = AqiTable(pipeline.aqi_breakpoints)
-        bronze = session.table(spark.table(*tables.BRONZE_RAW)).where(
-            window_condition("event_date", first, stop)
+        bronze = session.table(spark.table(*BRONZE_RAW.table)).where(
+            window_condition(BRONZE_RAW.window_column, first, stop)
         )
         ranked = rank_bronze(bronze, locations).persist()
         silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
@@ -80,10 +76,9 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 return [complete, ratio, checks.row_count_drop(SILVER_HOURLY, write)]
 
             audit = Audit(
-                asset=SILVER_HOURLY,
-                keys=SILVER_KEYS,
+                table=SILVER_HOURLY,
                 blocking=[
-                    checks.unique(*SILVER_KEYS),
+                    checks.unique(*SILVER_HOURLY.keys),
                     checks.not_null("location_key", "ts_utc", "date_key", "time_key"),
                     checks.value_ranges(),
                     checks.aqi_matches_pm25(aqi_table),
@@ -91,23 +86,10 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 warnings=warnings,
             )
             silver_result = publish_window(
-                spark,
-                tables.SILVER_HOURLY,
-                silver_df,
-                "ts_utc",
-                start,
-                end,
-                audit=audit,
-                **balance,
+                spark, SILVER_HOURLY, silver_df, start, end, audit=audit, **balance
             )
             rejects_result = publish_window(
-                spark,
-                tables.SILVER_REJECTS,
-                rejects_df,
-                "event_date",
-                first,
-                stop,
-                **balance,
+                spark, SILVER_REJECTS, rejects_df, first, stop, **balance
             )
             reasons = rejects_df.groupBy("reason").count().collect()
         finally:
@@ -118,25 +100,9 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             raise RuntimeError(
                 f"Silver would lose rows: {rows_in} in, {rows_silver} kept, {rejected} rejected"
             )
-        complete = next(
-            r for r in silver_result.check_results if r.check_name == checks.COMPLETENESS
-        )
-        score = (
-            100.0
-            * (1 - (rejected / rows_in if rows_in else 0))
-            * checks.completeness_score(complete, len(locations))
-        )
+        yield silver_result
         yield dg.MaterializeResult(
-            asset_key=SILVER_HOURLY,
-            metadata={
-                **silver_result.metadata,
-                "rows_silver": rows_silver,
-                "quality_score": round(score, 1),
-            },
-            check_results=silver_result.check_results,
-        )
-        yield dg.MaterializeResult(
-            asset_key=SILVER_REJECTS,
+            asset_key=SILVER_REJECTS.key,
             metadata={
                 **rejects_result.metadata,
                 "reject_reasons": dg.MetadataValue.json({r["reason"]: r["count"] for r in reasons}),

@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS
+from aqi_assets.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aqi_assets.tables import Table
+from aqi_assets.registry import TableSpec
 from resources.lakehouse import LakehouseReader
 
 RUN_BOOKKEEPING = ("ingested_at", "batch_id", "rejected_at")
 
 
-def table_rows(warehouse: Path, table: Table) -> list[tuple]:
+def table_rows(warehouse: Path, table: TableSpec) -> list[tuple]:
     """Every row of a table, sorted, without the columns that differ from run to run."""
-    arrow = LakehouseReader(warehouse=warehouse.as_uri()).read_arrow(table.layer, table.name)
+    arrow = LakehouseReader(warehouse=warehouse.as_uri()).read_arrow(*table.table)
     arrow = arrow.drop_columns([c for c in RUN_BOOKKEEPING if c in arrow.column_names])
     return sorted(tuple(r.values()) for r in arrow.to_pylist())

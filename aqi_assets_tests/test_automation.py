@@ -7,8 +7,17 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from aqi_assets.checks import CHECKS
 from aqi_assets.definitions import build_definitions
+from aqi_assets.registry import (
+    BRONZE_RAW,
+    DIM_DATE,
+    DIM_LOCATION,
+    DIM_POLLUTANT,
+    DIM_TIME,
+    FACT_HOURLY,
+    SILVER_HOURLY,
+    SILVER_REJECTS,
+)
 from aqi_assets.settings import load_settings
 
 TODAY = "2026-03-10"
@@ -52,24 +61,24 @@ def materialized(instance: dg.DagsterInstance, key: str, partition: str | None =
 
 def test_bronze_refreshes_today_every_hour(defs, instance) -> None:
     result = evaluate_pair(defs, instance, at(10, 0), at(10, 6))
-    assert requested(result, "bronze_raw") == {TODAY}
+    assert requested(result, BRONZE_RAW.asset) == {TODAY}
     quiet = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=result.cursor
     )
-    assert requested(quiet, "bronze_raw") == set()
+    assert requested(quiet, BRONZE_RAW.asset) == set()
 
 
 def test_yesterday_is_refreshed_in_the_early_hours(defs, instance) -> None:
     early = evaluate_pair(defs, instance, at(2, 0), at(2, 6))
-    assert requested(early, "bronze_raw") == {TODAY, YESTERDAY}
+    assert requested(early, BRONZE_RAW.asset) == {TODAY, YESTERDAY}
     late = evaluate_pair(defs, instance, at(9, 0), at(9, 6))
-    assert requested(late, "bronze_raw") == {TODAY}
+    assert requested(late, BRONZE_RAW.asset) == {TODAY}
 
 
 def report_check(instance: dg.DagsterInstance, name: str, passed: bool) -> None:
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
-            asset_key=dg.AssetKey("silver_hourly"),
+            asset_key=SILVER_HOURLY.key,
             check_name=name,
             passed=passed,
             blocking=True,
@@ -81,33 +90,33 @@ def report_check(instance: dg.DagsterInstance, name: str, passed: bool) -> None:
 @pytest.fixture
 def bronze_landed(defs, instance):
     """Reference dims and today's dim_date exist; bronze just landed today's partition."""
-    for key in ("dim_location", "dim_pollutant", "dim_time"):
+    for key in (DIM_LOCATION.asset, DIM_POLLUTANT.asset, DIM_TIME.asset):
         materialized(instance, key)
-    materialized(instance, "dim_date", TODAY)
+    materialized(instance, DIM_DATE.asset, TODAY)
     first = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 20)
     )
-    materialized(instance, "bronze_raw", TODAY)
+    materialized(instance, BRONZE_RAW.asset, TODAY)
     return dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 21), cursor=first.cursor
     )
 
 
 def test_silver_follows_bronze_and_gold_waits_for_its_checks(bronze_landed) -> None:
-    assert requested(bronze_landed, "silver_hourly") == {TODAY}
-    assert requested(bronze_landed, "fact_hourly") == set()
+    assert requested(bronze_landed, SILVER_HOURLY.asset) == {TODAY}
+    assert requested(bronze_landed, FACT_HOURLY.asset) == set()
 
 
 @pytest.mark.parametrize(("unique_passed", "expected"), [(True, {TODAY}), (False, set())])
 def test_gold_follows_silver_only_when_blocking_checks_pass(
     defs, instance, bronze_landed, unique_passed: bool, expected: set[str]
 ) -> None:
-    materialized(instance, "silver_hourly", TODAY)
-    materialized(instance, "silver_rejects", TODAY)
-    for decl in CHECKS["silver_hourly"]:
+    materialized(instance, SILVER_HOURLY.asset, TODAY)
+    materialized(instance, SILVER_REJECTS.asset, TODAY)
+    for decl in SILVER_HOURLY.checks:
         if decl.blocking:
             report_check(instance, decl.name, unique_passed or decl.name != "unique_key")
     after = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=bronze_landed.cursor
     )
-    assert requested(after, "fact_hourly") == expected
+    assert requested(after, FACT_HOURLY.asset) == expected

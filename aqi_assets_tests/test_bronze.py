@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+from aqi_assets.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
 from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
 
 
-def _bronze_event(result, key: str = "bronze_raw"):
+def _bronze_event(result, key: str = BRONZE_RAW.asset):
     events = result.asset_materializations_for_node(key)
     assert sorted(e.partition for e in events) == ["2024-01-01", "2024-01-02", "2024-01-03"]
     return events[0].metadata
@@ -18,7 +19,7 @@ def _bronze_event(result, key: str = "bronze_raw"):
 
 def rows_per_day(reader: LakehouseReader) -> Counter:
     """Rows of bronze_raw per event_date."""
-    days = reader.read_arrow("bronze", "bronze_raw", selected_fields=("event_date",))
+    days = reader.read_arrow(*BRONZE_RAW.table, selected_fields=("event_date",))
     return Counter(days["event_date"].to_pylist())
 
 
@@ -28,10 +29,10 @@ def test_three_days_land_once_and_rematerializing_replaces(
     reader: LakehouseReader = pipeline_resources["lakehouse"]
     open_meteo_server.reset_counters()
     first = materialize_range(
-        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, BRONZE_RAW.asset
     )
 
-    assert reader.row_count("bronze", "bronze_raw") == 3 * 72
+    assert reader.row_count(*BRONZE_RAW.table) == 3 * 72
     assert rows_per_day(reader) == {
         date(2024, 1, 1): 3 * 24,
         date(2024, 1, 2): 3 * 24,
@@ -41,16 +42,16 @@ def test_three_days_land_once_and_rematerializing_replaces(
     assert metadata["api_calls"].value == 1 == open_meteo_server.calls
     assert metadata["rows_written"].value == 216
     assert metadata["partitions_written"].value == 3
-    snapshot = reader.current_snapshot_id("bronze", "bronze_raw")
+    snapshot = reader.current_snapshot_id(*BRONZE_RAW.table)
     assert metadata["iceberg_snapshot_id"].value == str(snapshot)
 
     materialize_range(
-        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, BRONZE_RAW.asset
     )
-    assert reader.row_count("bronze", "bronze_raw") == 216
-    assert reader.current_snapshot_id("bronze", "bronze_raw") != snapshot
+    assert reader.row_count(*BRONZE_RAW.table) == 216
+    assert reader.current_snapshot_id(*BRONZE_RAW.table) != snapshot
 
-    table = reader.read_arrow("bronze", "bronze_raw")
+    table = reader.read_arrow(*BRONZE_RAW.table)
     keys = list(zip(table["location_key"].to_pylist(), table["time"].to_pylist(), strict=True))
     assert len(set(keys)) == 216
     assert set(table["location_key"].to_pylist()) == {"hanoi", "danang", "hcmc"}
@@ -62,15 +63,15 @@ def test_one_day_inside_an_existing_range_only_touches_that_day(
 ) -> None:
     reader: LakehouseReader = pipeline_resources["lakehouse"]
     materialize_range(
-        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, "bronze_raw"
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, BRONZE_RAW.asset
     )
     before = rows_per_day(reader)
     materialize_range(
-        lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources, "bronze_raw"
+        lakehouse_assets, date(2024, 1, 2), date(2024, 1, 2), pipeline_resources, BRONZE_RAW.asset
     )
     after = rows_per_day(reader)
-    assert reader.row_count("bronze", "bronze_raw") == 216
-    ingested = reader.read_arrow("bronze", "bronze_raw", selected_fields=("event_date", "batch_id"))
+    assert reader.row_count(*BRONZE_RAW.table) == 216
+    ingested = reader.read_arrow(*BRONZE_RAW.table, selected_fields=("event_date", "batch_id"))
     batches = {}
     for day, batch in zip(
         ingested["event_date"].to_pylist(), ingested["batch_id"].to_pylist(), strict=True
@@ -93,7 +94,7 @@ def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
         date(2024, 1, 1),
         date(2024, 1, 3),
         {**pipeline_resources, "open_meteo": one_day_per_request},
-        "bronze_raw",
+        BRONZE_RAW.asset,
     )
 
     metadata = _bronze_event(result)
@@ -103,9 +104,9 @@ def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
         date(2024, 1, 2): 3 * 24,
         date(2024, 1, 3): 3 * 24,
     }
-    table = reader.read_arrow("bronze", "bronze_raw", selected_fields=("location_key", "time"))
+    table = reader.read_arrow(*BRONZE_RAW.table, selected_fields=("location_key", "time"))
     keys = list(zip(table["location_key"].to_pylist(), table["time"].to_pylist(), strict=True))
     assert len(set(keys)) == 216
     # One commit holds every request's rows.
-    writes = [s for s in reader.snapshots("bronze", "bronze_raw") if s.added_records]
+    writes = [s for s in reader.snapshots(*BRONZE_RAW.table) if s.added_records]
     assert [s.added_records for s in writes] == [216]

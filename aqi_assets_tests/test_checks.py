@@ -7,10 +7,20 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from aqi_assets import checks
 from aqi_assets.pipeline_config import PipelineConfig
+from aqi_assets.publish import quality_score
+from aqi_assets.registry import (
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
+    FACT_HOURLY,
+    SILVER_HOURLY,
+    Check,
+    TableSpec,
+)
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 
@@ -18,8 +28,8 @@ HOURLY = "location_key string, ts_utc timestamp, date_key int, time_key int, pm2
 T = datetime(2024, 1, 1, 5)
 
 
-def evaluate(check: checks.FrameCheck, frame, asset: str = "silver_hourly"):
-    return checks.evaluate_frame_check(asset, check, frame, ("location_key", "ts_utc", "date_key"))
+def evaluate(check: checks.FrameCheck, frame, table: TableSpec = SILVER_HOURLY):
+    return checks.evaluate_frame_check(table, check, frame, ("location_key", "ts_utc", "date_key"))
 
 
 def examples(result) -> list[dict]:
@@ -79,7 +89,7 @@ def test_dimension_membership(spark) -> None:
     )
     dims = spark.createDataFrame([("hanoi",)], "location_key string")
     result = evaluate(
-        checks.in_dimension(checks.LOCATION_FK, "location_key", dims), frame, "fact_hourly"
+        checks.in_dimension(Check.LOCATION_FK, "location_key", dims), frame, FACT_HOURLY
     )
     assert not result.passed
     assert [e["location_key"] for e in examples(result)] == ["paris"]
@@ -90,7 +100,7 @@ def test_completeness_names_missing_location_days(spark) -> None:
     rows += [("hcmc", datetime(2024, 1, 1, h), 20240101, h, 1.0, 4) for h in range(20)]
     frame = spark.createDataFrame(rows, HOURLY)
     result = checks.completeness(
-        "silver_hourly",
+        SILVER_HOURLY,
         frame,
         ["hanoi", "hcmc"],
         date(2024, 1, 1),
@@ -101,7 +111,7 @@ def test_completeness_names_missing_location_days(spark) -> None:
     assert result.metadata["missing_hours"].value == 4
     assert examples(result) == [{"location_key": "hcmc", "day": "2024-01-01", "hours": 20}]
     today_only = checks.completeness(
-        "silver_hourly",
+        SILVER_HOURLY,
         frame.limit(0),
         ["hanoi"],
         date(2024, 1, 2),
@@ -124,16 +134,16 @@ def built(lakehouse_assets, pipeline_resources):
 def test_clean_range_passes_every_check(built) -> None:
     evaluations = built.get_asset_check_evaluations()
     assert {e.asset_key.to_user_string() for e in evaluations} >= {
-        "silver_hourly",
-        "fact_hourly",
-        "fact_city_daily",
-        "fact_episode",
+        SILVER_HOURLY.asset,
+        FACT_HOURLY.asset,
+        FACT_CITY_DAILY.asset,
+        FACT_EPISODE.asset,
     }
     assert [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed] == []
     silver = {
         m.asset_key.to_user_string(): m for m in built.asset_materializations_for_node("silver")
     }
-    assert silver["silver_hourly"].metadata["quality_score"].value == 100.0
+    assert silver[SILVER_HOURLY.asset].metadata["quality_score"].value == 100.0
 
 
 def test_unknown_location_in_gold_is_blocked_and_gold_keeps_its_snapshot(
@@ -142,7 +152,7 @@ def test_unknown_location_in_gold_is_blocked_and_gold_keeps_its_snapshot(
     reader = pipeline_resources["lakehouse"]
     before = {
         t: reader.current_snapshot_id("gold", t)
-        for t in ("fact_air_quality_hourly", "fact_city_daily")
+        for t in (FACT_HOURLY.iceberg_name, FACT_CITY_DAILY.asset)
     }
     two_cities = tmp_path / "locations.json"
     two_cities.write_text(
@@ -170,16 +180,18 @@ def test_unknown_location_in_gold_is_blocked_and_gold_keeps_its_snapshot(
         date(2024, 1, 1),
         date(2024, 1, 2),
         resources,
-        ["fact_hourly", "fact_city_daily"],
+        [FACT_HOURLY.asset, FACT_CITY_DAILY.asset],
         raise_on_error=False,
     )
     assert not result.success
     failed = {e.check_name: e for e in result.get_asset_check_evaluations() if not e.passed}
-    assert set(failed) == {checks.LOCATION_FK}
-    offending = failed[checks.LOCATION_FK].metadata
+    assert set(failed) == {Check.LOCATION_FK}
+    offending = failed[Check.LOCATION_FK].metadata
     assert offending["offending_rows"].value == 48
     assert {e["location_key"] for e in offending["examples"].value} == {"hcmc"}
-    assert not result.asset_materializations_for_node("fact_city_daily"), "downstream did not run"
+    assert not result.asset_materializations_for_node(FACT_CITY_DAILY.asset), (
+        "downstream did not run"
+    )
     after = {t: reader.current_snapshot_id("gold", t) for t in before}
     assert after == before
 
@@ -188,7 +200,7 @@ def test_daily_hours_out_of_sync_with_silver_is_blocked(
     built, lakehouse_assets, pipeline_resources, spark
 ) -> None:
     reader = pipeline_resources["lakehouse"]
-    before = reader.current_snapshot_id("gold", "fact_city_daily")
+    before = reader.current_snapshot_id(*FACT_CITY_DAILY.table)
     catalog = pipeline_resources["spark"].catalog_name
     spark.sql(
         f"DELETE FROM {catalog}.silver.silver_hourly WHERE location_key = 'danang' "
@@ -199,13 +211,27 @@ def test_daily_hours_out_of_sync_with_silver_is_blocked(
         date(2024, 1, 2),
         date(2024, 1, 2),
         pipeline_resources,
-        "fact_city_daily",
+        FACT_CITY_DAILY.asset,
         raise_on_error=False,
     )
     assert not result.success
     [failed] = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    assert failed.check_name == checks.TOTAL_HOURS
+    assert failed.check_name == Check.TOTAL_HOURS
     assert failed.metadata["examples"].value == [
         {"location_key": "danang", "date_key": 20240102, "reason": "total_hours 24 != silver 23"}
     ]
-    assert reader.current_snapshot_id("gold", "fact_city_daily") == before
+    assert reader.current_snapshot_id(*FACT_CITY_DAILY.table) == before
+
+
+def test_quality_score_is_the_share_of_checks_passed() -> None:
+    def outcome(name: Check, passed: bool) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(asset_key=SILVER_HOURLY.key, check_name=name, passed=passed)
+
+    results = [
+        outcome(Check.UNIQUE, True),
+        outcome(Check.NO_NULL_KEYS, True),
+        outcome(Check.COMPLETENESS, False),
+        outcome(Check.REJECT_RATIO, True),
+    ]
+    assert quality_score(results) == 75.0
+    assert quality_score(results[:2]) == 100.0

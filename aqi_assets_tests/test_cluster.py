@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from aqi_assets.dev.dagster_dev import free_port
-from aqi_assets.tables import DIM_DATE, DIM_LOCATION, FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY
+from aqi_assets.registry import DIM_DATE, DIM_LOCATION, FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY
 from aqi_assets_tests.cli_runs import PARTITIONED, REFERENCE, cli_env, run_materialize
 from aqi_assets_tests.readback import table_rows
 

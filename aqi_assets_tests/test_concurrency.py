@@ -12,8 +12,14 @@ import pytest
 from aqi_assets.cli import graphql, launch_backfill, watch
 from aqi_assets.dev.dagster_dev import launch_partition_run, wait_for_run
 from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE
-from aqi_assets.partitions import PARTITIONED_ASSETS
-from aqi_assets.tables import FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY, SILVER_HOURLY
+from aqi_assets.registry import (
+    BRONZE_RAW,
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
+    FACT_HOURLY,
+    PARTITIONED_ASSETS,
+    SILVER_HOURLY,
+)
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 from aqi_assets_tests.readback import table_rows
@@ -21,6 +27,7 @@ from resources.lakehouse import LakehouseReader
 from resources.run_tags import RANGE_START_TAG
 
 pytestmark = pytest.mark.e2e
+
 BACKFILL = (date(2024, 1, 1), date(2024, 1, 4))
 REFRESHED_DAY = "2024-01-04"
 TABLES = (SILVER_HOURLY, FACT_HOURLY, FACT_CITY_DAILY, FACT_EPISODE)
@@ -85,7 +92,7 @@ def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
     backfill_steps = step_windows(instance, backfill_runs(dagster_ui.url, backfill_id))
     refresh_steps = step_windows(instance, [refresh_run])
     shared = sorted(set(backfill_steps) & set(refresh_steps))
-    assert {"bronze_raw", "fact_hourly"} <= set(shared), shared
+    assert {BRONZE_RAW.asset, FACT_HOURLY.asset} <= set(shared), shared
     for step in shared:
         for a_start, a_end in backfill_steps[step]:
             for b_start, b_end in refresh_steps[step]:

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from aqi_assets.definitions import build_definitions
-from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS
+from aqi_assets.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
 from aqi_assets.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,9 +62,8 @@ def test_every_time_based_asset_is_daily_partitioned_with_single_run_backfills(
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        if key.to_user_string() in ("dim_location", "dim_pollutant", "dim_time"):
+        if key.to_user_string() in REFERENCE_ASSETS:
             assert not node.is_partitioned
-            assert key.to_user_string() in REFERENCE_ASSETS
             continue
         assert key.to_user_string() in PARTITIONED_ASSETS, key
         assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key

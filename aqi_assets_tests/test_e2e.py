@@ -11,6 +11,7 @@ import pytest
 
 from aqi_assets.cli import graphql
 from aqi_assets.dev.dagster_dev import free_port
+from aqi_assets.registry import DIM_LOCATION, FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY
 from resources.lakehouse import LakehouseReader
 
 pytestmark = pytest.mark.e2e
@@ -31,10 +32,10 @@ def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"\] (\d+)/\1 partitions, 0 failed", done.stderr), done.stderr
     reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
-    assert reader.row_count("gold", "fact_air_quality_hourly") == 216
-    assert reader.row_count("gold", "fact_city_daily") == 9
-    assert reader.row_count("gold", "dim_location") == 3
-    assert reader.table_exists("gold", "fact_episode")
+    assert reader.row_count(*FACT_HOURLY.table) == 216
+    assert reader.row_count(*FACT_CITY_DAILY.table) == 9
+    assert reader.row_count(*DIM_LOCATION.table) == 3
+    assert reader.table_exists(*FACT_EPISODE.table)
 
 
 def test_single_run_backfill_builds_the_graph_in_one_run_without_the_daemon(dagster_ui) -> None:
@@ -48,9 +49,9 @@ def test_single_run_backfill_builds_the_graph_in_one_run_without_the_daemon(dags
     assert [r["runId"] for r in runs] == [done.stdout.strip()]
     assert graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"] == []
     reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
-    assert reader.row_count("gold", "fact_air_quality_hourly") == 216
-    assert reader.row_count("gold", "fact_city_daily") == 9
-    assert reader.row_count("gold", "dim_location") == 3
+    assert reader.row_count(*FACT_HOURLY.table) == 216
+    assert reader.row_count(*FACT_CITY_DAILY.table) == 9
+    assert reader.row_count(*DIM_LOCATION.table) == 3
 
 
 def test_aqi_backfill_fails_clearly_without_a_ui() -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.reference import load_locations
+from aqi_assets.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
 from resources.open_meteo import OpenMeteoAPIError, OpenMeteoResource
 from resources.spark import SparkConfigError, java_major_version, require_java
@@ -60,12 +61,12 @@ def test_api_key_never_leaks(lakehouse_assets, pipeline_resources) -> None:
         client = OpenMeteoResource(base_url=server.base_url, api_key=SECRET, backoff_factor=0.01)
         resources = {**pipeline_resources, "open_meteo": client}
         result = materialize_range(
-            lakehouse_assets, date(2024, 1, 1), date(2024, 1, 1), resources, "bronze_raw"
+            lakehouse_assets, date(2024, 1, 1), date(2024, 1, 1), resources, BRONZE_RAW.asset
         )
         assert result.success
         assert server.requests_log[-1]["apikey"] == SECRET, "the key is sent to the API"
         sources = (
-            pipeline_resources["lakehouse"].read_arrow("bronze", "bronze_raw")["source"].to_pylist()
+            pipeline_resources["lakehouse"].read_arrow(*BRONZE_RAW.table)["source"].to_pylist()
         )
         assert sources
         assert not any(SECRET in s for s in sources)

@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from aqi_assets.bronze import build_bronze_raw
+from aqi_assets.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
 from resources.open_meteo import OpenMeteoResource
 
@@ -18,8 +19,8 @@ DAY = date(2024, 2, 1)
 @pytest.fixture
 def landed(lakehouse_assets, pipeline_resources):
     """bronze_raw for DAY, written once without faults; returns the snapshot id."""
-    materialize_range(lakehouse_assets, DAY, DAY, pipeline_resources, "bronze_raw")
-    return pipeline_resources["lakehouse"].current_snapshot_id("bronze", "bronze_raw")
+    materialize_range(lakehouse_assets, DAY, DAY, pipeline_resources, BRONZE_RAW.asset)
+    return pipeline_resources["lakehouse"].current_snapshot_id(*BRONZE_RAW.table)
 
 
 @pytest.mark.parametrize(
@@ -47,12 +48,12 @@ def test_transient_faults_are_retried_to_success(
     }
     open_meteo_server.set_faults(*faults)
     open_meteo_server.reset_counters()
-    result = materialize_range(lakehouse_assets, DAY, DAY, resources, "bronze_raw")
+    result = materialize_range(lakehouse_assets, DAY, DAY, resources, BRONZE_RAW.asset)
     assert result.success
     assert open_meteo_server.calls == len(faults) + 1
-    [event] = result.asset_materializations_for_node("bronze_raw")
+    [event] = result.asset_materializations_for_node(BRONZE_RAW.asset)
     assert event.metadata["api_calls"].value == len(faults) + 1
-    assert pipeline_resources["lakehouse"].row_count("bronze", "bronze_raw") == 72
+    assert pipeline_resources["lakehouse"].row_count(*BRONZE_RAW.table) == 72
 
 
 @pytest.mark.parametrize(
@@ -68,12 +69,12 @@ def test_malformed_answers_fail_the_partition_and_change_nothing(
 ) -> None:
     open_meteo_server.set_faults(fault)
     result = materialize_range(
-        lakehouse_assets, DAY, DAY, pipeline_resources, "bronze_raw", raise_on_error=False
+        lakehouse_assets, DAY, DAY, pipeline_resources, BRONZE_RAW.asset, raise_on_error=False
     )
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert message in failure.step_failure_data.error.message
-    assert pipeline_resources["lakehouse"].current_snapshot_id("bronze", "bronze_raw") == landed
+    assert pipeline_resources["lakehouse"].current_snapshot_id(*BRONZE_RAW.table) == landed
 
 
 def test_api_error_body_is_reported(lakehouse_assets, pipeline_resources) -> None:
@@ -84,7 +85,7 @@ def test_api_error_body_is_reported(lakehouse_assets, pipeline_resources) -> Non
         early,
         early,
         pipeline_resources,
-        "bronze_raw",
+        BRONZE_RAW.asset,
         raise_on_error=False,
     )
     assert not result.success
@@ -92,4 +93,4 @@ def test_api_error_body_is_reported(lakehouse_assets, pipeline_resources) -> Non
     text = failure.step_failure_data.error.message
     assert "Open-Meteo rejected the request (HTTP 400)" in text
     assert "Parameter 'start_date' is out of allowed range from 2022-08-01" in text
-    assert not pipeline_resources["lakehouse"].table_exists("bronze", "bronze_raw")
+    assert not pipeline_resources["lakehouse"].table_exists(*BRONZE_RAW.table)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from aqi_assets.freshness import build_freshness_checks
+from aqi_assets.registry import FACT_HOURLY, SILVER_HOURLY
 
 
 def run_checks(instance: dg.DagsterInstance, now: datetime) -> dict[str, dg.AssetCheckEvaluation]:
     checks = build_freshness_checks(clock=lambda: now)
     result = dg.materialize(
-        [dg.AssetSpec("silver_hourly"), dg.AssetSpec("fact_hourly"), *checks],
+        [dg.AssetSpec(SILVER_HOURLY.asset), dg.AssetSpec(FACT_HOURLY.asset), *checks],
         selection=dg.AssetSelection.all_asset_checks(),
         instance=instance,
     )
@@ -20,7 +21,7 @@ def run_checks(instance: dg.DagsterInstance, now: datetime) -> dict[str, dg.Asse
 
 
 def land(instance: dg.DagsterInstance, today: str) -> datetime:
-    for key in ("silver_hourly", "fact_hourly"):
+    for key in (SILVER_HOURLY.asset, FACT_HOURLY.asset):
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=today))
     return datetime.now(UTC)
 
@@ -29,21 +30,21 @@ def test_freshness_flags_stale_and_clears_when_fresh_data_lands() -> None:
     today = datetime.now(UTC).date().isoformat()
     with dg.instance_for_test() as instance:
         never = run_checks(instance, datetime.now(UTC))
-        assert not never["silver_hourly"].passed
-        assert never["silver_hourly"].metadata["last_refresh"].value == "never"
+        assert not never[SILVER_HOURLY.asset].passed
+        assert never[SILVER_HOURLY.asset].metadata["last_refresh"].value == "never"
 
         first = land(instance, today)
         fresh = run_checks(instance, first + timedelta(minutes=30))
-        assert fresh["silver_hourly"].passed
-        assert fresh["fact_hourly"].passed
+        assert fresh[SILVER_HOURLY.asset].passed
+        assert fresh[FACT_HOURLY.asset].passed
 
         stale = run_checks(instance, first + timedelta(hours=3))
-        assert not stale["silver_hourly"].passed
-        assert not stale["fact_hourly"].passed
-        assert stale["fact_hourly"].metadata["lag_minutes"].value >= 179
-        assert stale["fact_hourly"].severity == dg.AssetCheckSeverity.WARN
+        assert not stale[SILVER_HOURLY.asset].passed
+        assert not stale[FACT_HOURLY.asset].passed
+        assert stale[FACT_HOURLY.asset].metadata["lag_minutes"].value >= 179
+        assert stale[FACT_HOURLY.asset].severity == dg.AssetCheckSeverity.WARN
 
         second = land(instance, today)
         cleared = run_checks(instance, second + timedelta(minutes=5))
-        assert cleared["silver_hourly"].passed
-        assert cleared["fact_hourly"].passed
+        assert cleared[SILVER_HOURLY.asset].passed
+        assert cleared[FACT_HOURLY.asset].passed

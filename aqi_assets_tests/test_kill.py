@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aqi_assets.tables import (
+from aqi_assets.registry import (
     BRONZE_RAW,
     DIM_DATE,
     FACT_CITY_DAILY,
@@ -34,13 +34,13 @@ KILLED_RANGE = (date(2024, 1, 2), date(2024, 1, 5))
 
 def committed_files(warehouse: Path, table: Table) -> set[str]:
     """Paths of the data files referenced by the table's current snapshot."""
-    files = LakehouseReader(warehouse=warehouse.as_uri()).files(table.layer, table.name)
+    files = LakehouseReader(warehouse=warehouse.as_uri()).files(*table.table)
     return {Path(f.path).name for f in files}
 
 
 def parquet_files(warehouse: Path, table: Table) -> set[str]:
     """Names of the Parquet files present in the table's data folder, committed or not."""
-    return {p.name for p in (warehouse / table.layer / table.name / "data").rglob("*.parquet")}
+    return {p.name for p in (warehouse.joinpath(*table.table) / "data").rglob("*.parquet")}
 
 
 def kill_when_files_appear(process: subprocess.Popen, warehouse: Path, table: Table) -> bool:
@@ -69,7 +69,7 @@ def test_sigkill_mid_write_keeps_whole_snapshots_and_rerun_completes(
     build(lakehouse_assets, pipeline_resources, [(date(2024, 1, 1), date(2024, 1, 3))])
     before = {t: table_rows(warehouse, t) for t in TABLES}
     snapshot_before = LakehouseReader(warehouse=warehouse.as_uri()).current_snapshot_id(
-        FACT_HOURLY.layer, FACT_HOURLY.name
+        *FACT_HOURLY.table
     )
 
     env = cli_env(warehouse, open_meteo_server.base_url, tmp_path / "home")
@@ -85,7 +85,7 @@ def test_sigkill_mid_write_keeps_whole_snapshots_and_rerun_completes(
     assert kill_when_files_appear(run, warehouse, FACT_HOURLY), "run ended before writing"
 
     reader = LakehouseReader(warehouse=warehouse.as_uri())
-    assert reader.current_snapshot_id(FACT_HOURLY.layer, FACT_HOURLY.name) == snapshot_before
+    assert reader.current_snapshot_id(*FACT_HOURLY.table) == snapshot_before
     assert parquet_files(warehouse, FACT_HOURLY) - committed_files(warehouse, FACT_HOURLY), (
         "the kill landed while fact_hourly's files were being written"
     )

@@ -10,6 +10,7 @@ import pytest
 from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual
 from pyspark.sql import DataFrame, SparkSession
 
+from aqi_assets.registry import DIM_POLLUTANT, FACT_CITY_DAILY
 from resources.iceberg_writes import WriteResult, replace_table, replace_window
 from resources.lakehouse import LakehouseReader, TableNotFoundError
 from resources.spark import SparkIcebergResource
@@ -117,9 +118,9 @@ def test_filtered_count_and_read(reader: LakehouseReader, hourly_table: str) -> 
 
 
 def test_missing_table_names_table_warehouse_and_asset(reader: LakehouseReader) -> None:
-    assert not reader.table_exists("gold", "fact_city_daily")
+    assert not reader.table_exists(*FACT_CITY_DAILY.table)
     with pytest.raises(TableNotFoundError) as raised:
-        reader.row_count("gold", "fact_city_daily")
+        reader.row_count(*FACT_CITY_DAILY.table)
     message = str(raised.value)
     assert "gold.fact_city_daily" in message
     assert reader.warehouse in message
@@ -151,12 +152,12 @@ def test_unpartitioned_table_has_one_partition(
 ) -> None:
     rows = [(i, f"pollutant-{i}") for i in range(10)]
     frame = session.createDataFrame(rows, "pollutant_id int, name string")
-    replace_table(frame, spark_resource.table("gold", "dim_pollutant"))
+    replace_table(frame, spark_resource.table(*DIM_POLLUTANT.table))
 
-    assert reader.row_count("gold", "dim_pollutant") == 10
-    [partition] = reader.partitions("gold", "dim_pollutant")
+    assert reader.row_count(*DIM_POLLUTANT.table) == 10
+    [partition] = reader.partitions(*DIM_POLLUTANT.table)
     assert (partition.partition, partition.record_count) == ({}, 10)
-    assert all(f.partition == {} for f in reader.files("gold", "dim_pollutant"))
+    assert all(f.partition == {} for f in reader.files(*DIM_POLLUTANT.table))
 
 
 def test_created_but_never_written_table_is_empty(

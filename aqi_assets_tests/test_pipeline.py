@@ -7,9 +7,20 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
+from aqi_assets.registry import (
+    DIM_DATE,
+    DIM_LOCATION,
+    DIM_POLLUTANT,
+    DIM_TIME,
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
+    FACT_HOURLY,
+    SILVER_HOURLY,
+    SILVER_REJECTS,
+)
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 
-GOLD = ["fact_air_quality_hourly", "fact_city_daily", "fact_episode", "dim_date"]
+GOLD = [FACT_HOURLY.iceberg_name, FACT_CITY_DAILY.asset, FACT_EPISODE.asset, DIM_DATE.asset]
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 3)
 
 
@@ -31,22 +42,23 @@ def built(lakehouse_assets, pipeline_resources):
 def test_whole_graph_for_three_days(built, pipeline_resources) -> None:
     reader = pipeline_resources["lakehouse"]
     assert built.success
-    assert reader.row_count("silver", "silver_hourly") == 216
-    assert reader.row_count("gold", "fact_air_quality_hourly") == 216
-    assert reader.row_count("gold", "fact_city_daily") == 9
-    assert reader.row_count("gold", "dim_date") == 3
-    assert reader.row_count("gold", "dim_location") == 3
-    assert reader.row_count("gold", "dim_time") == 24
-    assert reader.row_count("gold", "dim_pollutant") == 10
+    assert reader.row_count(*SILVER_HOURLY.table) == 216
+    assert reader.row_count(*FACT_HOURLY.table) == 216
+    assert reader.row_count(*FACT_CITY_DAILY.table) == 9
+    assert reader.row_count(*DIM_DATE.table) == 3
+    assert reader.row_count(*DIM_LOCATION.table) == 3
+    assert reader.row_count(*DIM_TIME.table) == 24
+    assert reader.row_count(*DIM_POLLUTANT.table) == 10
     silver = built.asset_materializations_for_node("silver")
     metadata = {m.asset_key.to_user_string(): m.metadata for m in silver}
-    hourly = metadata["silver_hourly"]
+    hourly = metadata[SILVER_HOURLY.asset]
     assert (
         hourly["rows_in"].value
-        == hourly["rows_silver"].value + hourly["rows_rejected"].value
+        == hourly["rows_written"].value + hourly["rows_rejected"].value
         == 216
     )
-    assert 0 <= hourly["quality_score"].value <= 100
+    # Clean data: every check of silver_hourly passed, so its quality score is whole.
+    assert hourly["quality_score"].value == 100.0
     evaluations = built.get_asset_check_evaluations()
     assert evaluations, "checks ran with the materializations"
     blocking_failed = [e.check_name for e in evaluations if not e.passed and e.blocking]
@@ -58,10 +70,10 @@ def test_materializing_twice_gives_identical_tables(
 ) -> None:
     catalog = pipeline_resources["spark"].catalog_name
     before = {t: snapshot_rows(spark, catalog, "gold", t) for t in GOLD}
-    before["silver_hourly"] = snapshot_rows(spark, catalog, "silver", "silver_hourly")
+    before[SILVER_HOURLY.asset] = snapshot_rows(spark, catalog, *SILVER_HOURLY.table)
     materialize_range(lakehouse_assets, FIRST, LAST, pipeline_resources)
     after = {t: snapshot_rows(spark, catalog, "gold", t) for t in GOLD}
-    after["silver_hourly"] = snapshot_rows(spark, catalog, "silver", "silver_hourly")
+    after[SILVER_HOURLY.asset] = snapshot_rows(spark, catalog, *SILVER_HOURLY.table)
     assert after == before
 
 
@@ -80,12 +92,12 @@ def test_late_data_replaces_the_hour_once_downstream(
         date(2024, 1, 2),
         pipeline_resources,
         [
-            "silver_hourly",
-            "silver_rejects",
-            "fact_hourly",
-            "fact_city_daily",
-            "fact_episode",
-            "dim_date",
+            SILVER_HOURLY.asset,
+            SILVER_REJECTS.asset,
+            FACT_HOURLY.asset,
+            FACT_CITY_DAILY.asset,
+            FACT_EPISODE.asset,
+            DIM_DATE.asset,
         ],
     )
     hour = (F.col("location_key") == "hanoi") & (

@@ -44,7 +44,7 @@ from aqi_assets.cli import (
 )
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.partitions import PARTITIONED_ASSETS
+from aqi_assets.registry import PARTITIONED_ASSETS
 from bench.duckdb_reference import run_reference
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 

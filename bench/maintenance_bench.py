@@ -22,14 +22,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from aqi_assets import tables
 from aqi_assets.automation import with_automation
 from aqi_assets.definitions import build_assets
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.facts import FACT_HOURLY_COLUMNS
 from aqi_assets.maintenance import MaintenanceConfig, maintain, table_stats
-from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS, daily_partitions
+from aqi_assets.partitions import daily_partitions
 from aqi_assets.pipeline_config import PipelineConfig
+from aqi_assets.registry import FACT_HOURLY, PARTITIONED_ASSETS, REFERENCE_ASSETS, SILVER_HOURLY
 from resources.iceberg_writes import replace_window, window_condition
 from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
@@ -53,7 +53,7 @@ def timed(action: Callable[[], object], repeat: int = 3) -> float:
 
 def measure_reads(spark: SparkIcebergResource, reader: LakehouseReader) -> dict[str, float]:
     """Data files, snapshots and the time of a typical aggregate read (Spark, pyiceberg)."""
-    name = spark.table(*tables.FACT_HOURLY)
+    name = spark.table(*FACT_HOURLY.table)
     session = spark.spark_session
 
     def spark_read() -> None:
@@ -62,7 +62,7 @@ def measure_reads(spark: SparkIcebergResource, reader: LakehouseReader) -> dict[
         ).collect()
 
     def pyiceberg_read() -> None:
-        reader.read_arrow(tables.FACT_HOURLY.layer, tables.FACT_HOURLY.name)
+        reader.read_arrow(*FACT_HOURLY.table)
 
     return {
         **table_stats(spark, name),
@@ -94,8 +94,8 @@ def build(server: LocalOpenMeteo, warehouse: Path, days: int) -> dict[str, objec
 def hourly_refreshes(spark: SparkIcebergResource, days: int, per_day: int) -> float:
     """Replay the hourly refresh commits of fact_hourly; returns seconds per commit."""
     session = spark.spark_session
-    silver = session.table(spark.table(*tables.SILVER_HOURLY))
-    target = spark.table(*tables.FACT_HOURLY)
+    silver = session.table(spark.table(*SILVER_HOURLY.table))
+    target = spark.table(*FACT_HOURLY.table)
     started = time.perf_counter()
     for offset in range(days):
         day = FIRST + timedelta(days=offset)
@@ -123,7 +123,7 @@ def main() -> None:
         refreshed = measure_reads(spark, reader)
         config = MaintenanceConfig(keep_snapshots_days=0, retain_last=24)
         started = time.perf_counter()
-        maintain(spark, tables.FACT_HOURLY, config)
+        maintain(spark, FACT_HOURLY, config)
         maintenance_s = round(time.perf_counter() - started, 1)
         maintained = measure_reads(spark, reader)
     rows = {"fresh": fresh, "after refreshes": refreshed, "after maintenance": maintained}

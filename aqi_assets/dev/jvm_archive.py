@@ -30,8 +30,9 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
 
     from aqi_assets.definitions import build_assets
     from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-    from aqi_assets.partitions import PARTITIONED_ASSETS, REFERENCE_ASSETS, daily_partitions
+    from aqi_assets.partitions import daily_partitions
     from aqi_assets.pipeline_config import PipelineConfig
+    from aqi_assets.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
     from resources.lakehouse import LakehouseReader
     from resources.open_meteo import OpenMeteoResource
     from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG

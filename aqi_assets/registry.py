@@ -1,0 +1,301 @@
+"""The table registry: every table of the lakehouse, described once.
+
+Each `TableSpec` holds the facts other modules would otherwise repeat: asset key, Iceberg
+identifier, layer, pool, window column (partitioned or not), unique key, how the automation
+refreshes it, freshness, maintenance and the checks it carries. Assets, automation, freshness,
+maintenance, checks, the CLI, the bench and the tests read them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+import dagster as dg
+
+from aqi_assets.partitions import BACKFILL_POLICY
+
+
+class Layer(StrEnum):
+    """Medallion layers; each is an Iceberg namespace and a Dagster asset group."""
+
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+
+
+class Refresh(StrEnum):
+    """How the hourly automation keeps a table current."""
+
+    INGEST = "ingest"  # re-fetched from the API on the hourly cron
+    DOWNSTREAM = "downstream"  # rebuilt after its upstream updated
+    REFERENCE = "reference"  # rebuilt daily from the reference files, or when missing
+    CALENDAR = "calendar"  # built once for each new day, when its partition is missing
+
+
+class Check(StrEnum):
+    """Names of the asset checks (stable: the instance keeps their history by name)."""
+
+    UNIQUE = "unique_key"
+    NO_NULL_KEYS = "no_null_keys"
+    VALUE_RANGES = "value_ranges"
+    AQI_MATCHES = "aqi_matches_pm25"
+    LOCATION_FK = "location_key_in_dim_location"
+    DATE_FK = "date_key_in_dim_date"
+    TIME_FK = "time_key_in_dim_time"
+    TOTAL_HOURS = "total_hours_match_silver"
+    COMPLETENESS = "completeness"
+    REJECT_RATIO = "reject_ratio"
+    ROW_COUNT_DROP = "row_count_drop"
+
+
+@dataclass(frozen=True)
+class CheckDecl:
+    """A declared check: name, meaning and whether a failure blocks the commit."""
+
+    name: Check
+    description: str
+    blocking: bool = True
+
+
+class Table(NamedTuple):
+    """An Iceberg table: namespace (the layer) and name; `spark.table(*t)` qualifies it."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}.{self.name}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the lakehouse and everything the code location needs to know about it."""
+
+    asset: str
+    layer: Layer
+    iceberg_name: str
+    keys: tuple[str, ...]  # the unique key; () where rows have none (rejects)
+    pool: str
+    window_column: str | None = None
+    refresh: Refresh = Refresh.DOWNSTREAM
+    fresh: bool = False
+    maintained: bool = False
+    checks: tuple[CheckDecl, ...] = ()
+
+    @property
+    def key(self) -> dg.AssetKey:
+        """The Dagster asset key."""
+        return dg.AssetKey(self.asset)
+
+    @property
+    def table(self) -> Table:
+        """The Iceberg table, as (namespace, name)."""
+        return Table(self.layer.value, self.iceberg_name)
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the table follows the daily partitions (filtered on `window_column`)."""
+        return self.window_column is not None
+
+    def check_specs(self) -> list[dg.AssetCheckSpec]:
+        """The Dagster check specs this table carries."""
+        return [
+            dg.AssetCheckSpec(
+                d.name.value, asset=self.key, blocking=d.blocking, description=d.description
+            )
+            for d in self.checks
+        ]
+
+    def declared(self, check: Check) -> CheckDecl:
+        """The declaration of `check` on this table."""
+        return next(d for d in self.checks if d.name == check)
+
+
+def _unique(keys: tuple[str, ...]) -> CheckDecl:
+    return CheckDecl(Check.UNIQUE, f"({', '.join(keys)}) is unique in the partitions written")
+
+
+def _not_null(*columns: str) -> CheckDecl:
+    return CheckDecl(Check.NO_NULL_KEYS, f"{', '.join(columns)} are never null")
+
+
+_LOCATION_FK = CheckDecl(Check.LOCATION_FK, "every location_key exists in dim_location")
+_DATE_FK = CheckDecl(Check.DATE_FK, "every date_key exists in dim_date")
+_TIME_FK = CheckDecl(Check.TIME_FK, "every time_key exists in dim_time")
+_ROW_DROP = CheckDecl(
+    Check.ROW_COUNT_DROP, "rows written are not >10% fewer than the rows replaced", blocking=False
+)
+HOUR_KEYS = ("location_key", "ts_utc")
+
+BRONZE_RAW = TableSpec(
+    asset="bronze_raw",
+    layer=Layer.BRONZE,
+    iceberg_name="bronze_raw",
+    keys=HOUR_KEYS,
+    pool="iceberg_bronze",
+    window_column="event_date",
+    refresh=Refresh.INGEST,
+    maintained=True,
+)
+SILVER_HOURLY = TableSpec(
+    asset="silver_hourly",
+    layer=Layer.SILVER,
+    iceberg_name="silver_hourly",
+    keys=HOUR_KEYS,
+    pool="iceberg_silver",
+    window_column="ts_utc",
+    fresh=True,
+    maintained=True,
+    checks=(
+        _unique(HOUR_KEYS),
+        _not_null("location_key", "ts_utc", "date_key", "time_key"),
+        CheckDecl(Check.VALUE_RANGES, "pollutant values are null or within their physical ranges"),
+        CheckDecl(Check.AQI_MATCHES, "aqi equals the US EPA PM2.5 formula applied to pm25"),
+        CheckDecl(Check.COMPLETENESS, "each closed day has 24 hours per location", blocking=False),
+        CheckDecl(
+            Check.REJECT_RATIO,
+            "rejected share of input rows stays under the threshold",
+            blocking=False,
+        ),
+        _ROW_DROP,
+    ),
+)
+# Written by the same step as silver_hourly, so it shares its pool.
+SILVER_REJECTS = TableSpec(
+    asset="silver_rejects",
+    layer=Layer.SILVER,
+    iceberg_name="silver_rejects",
+    keys=(),
+    pool=SILVER_HOURLY.pool,
+    window_column="event_date",
+    maintained=True,
+)
+DIM_LOCATION = TableSpec(
+    asset="dim_location",
+    layer=Layer.GOLD,
+    iceberg_name="dim_location",
+    keys=("location_key",),
+    pool="iceberg_dim_location",
+    refresh=Refresh.REFERENCE,
+)
+DIM_POLLUTANT = TableSpec(
+    asset="dim_pollutant",
+    layer=Layer.GOLD,
+    iceberg_name="dim_pollutant",
+    keys=("pollutant_key",),
+    pool="iceberg_dim_pollutant",
+    refresh=Refresh.REFERENCE,
+)
+DIM_TIME = TableSpec(
+    asset="dim_time",
+    layer=Layer.GOLD,
+    iceberg_name="dim_time",
+    keys=("time_key",),
+    pool="iceberg_dim_time",
+    refresh=Refresh.REFERENCE,
+)
+DIM_DATE = TableSpec(
+    asset="dim_date",
+    layer=Layer.GOLD,
+    iceberg_name="dim_date",
+    keys=("date_key",),
+    pool="iceberg_dim_date",
+    window_column="date_utc",
+    refresh=Refresh.CALENDAR,
+    maintained=True,
+)
+FACT_HOURLY = TableSpec(
+    asset="fact_hourly",
+    layer=Layer.GOLD,
+    iceberg_name="fact_air_quality_hourly",
+    keys=HOUR_KEYS,
+    pool="iceberg_fact_hourly",
+    window_column="ts_utc",
+    fresh=True,
+    maintained=True,
+    checks=(
+        _unique(HOUR_KEYS),
+        _not_null("location_key", "date_key", "time_key", "ts_utc"),
+        _LOCATION_FK,
+        _DATE_FK,
+        _TIME_FK,
+        _ROW_DROP,
+    ),
+)
+FACT_CITY_DAILY = TableSpec(
+    asset="fact_city_daily",
+    layer=Layer.GOLD,
+    iceberg_name="fact_city_daily",
+    keys=("location_key", "date_key"),
+    pool="iceberg_fact_city_daily",
+    window_column="date_utc",
+    maintained=True,
+    checks=(
+        _unique(("location_key", "date_key")),
+        _not_null("location_key", "date_key"),
+        _LOCATION_FK,
+        _DATE_FK,
+        CheckDecl(
+            Check.TOTAL_HOURS, "total_hours equals the silver hours of that location and day"
+        ),
+    ),
+)
+FACT_EPISODE = TableSpec(
+    asset="fact_episode",
+    layer=Layer.GOLD,
+    iceberg_name="fact_episode",
+    keys=("episode_id",),
+    pool="iceberg_fact_episode",
+    window_column="start_date",
+    maintained=True,
+    checks=(
+        _unique(("episode_id",)),
+        _not_null("episode_id", "location_key", "start_ts", "end_ts"),
+        _LOCATION_FK,
+    ),
+)
+
+TABLES: tuple[TableSpec, ...] = (
+    BRONZE_RAW,
+    SILVER_HOURLY,
+    SILVER_REJECTS,
+    DIM_LOCATION,
+    DIM_POLLUTANT,
+    DIM_TIME,
+    DIM_DATE,
+    FACT_HOURLY,
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
+)
+BY_ASSET: dict[str, TableSpec] = {t.asset: t for t in TABLES}
+BY_KEY: dict[dg.AssetKey, TableSpec] = {t.key: t for t in TABLES}
+
+
+def tables_where(**facts: Any) -> Iterator[TableSpec]:
+    """The tables whose attributes equal `facts`, in registry order (e.g. `refresh=Refresh.REFERENCE`)."""
+    return (t for t in TABLES if all(getattr(t, k) == v for k, v in facts.items()))
+
+
+PARTITIONED_ASSETS: tuple[str, ...] = tuple(t.asset for t in tables_where(partitioned=True))
+REFERENCE_ASSETS: tuple[str, ...] = tuple(t.asset for t in tables_where(refresh=Refresh.REFERENCE))
+
+
+def asset_args(spec: TableSpec, partitions_def: dg.PartitionsDefinition | None = None) -> dict:
+    """The `@dg.asset` arguments every table shares: name, group, pool, table, partitions, checks."""
+    args: dict[str, Any] = {
+        "name": spec.asset,
+        "group_name": spec.layer.value,
+        "kinds": {"spark", "iceberg"},
+        "pool": spec.pool,
+        "metadata": {"iceberg_table": str(spec.table)},
+        "check_specs": spec.check_specs(),
+    }
+    if spec.partitioned:
+        if partitions_def is None:
+            raise ValueError(f"{spec.asset} is partitioned: pass the daily partitions definition")
+        args["partitions_def"] = partitions_def
+        args["backfill_policy"] = BACKFILL_POLICY
+    return args
