@@ -22,6 +22,7 @@ from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
+pytest_plugins = ["aqi_assets_tests.postgres_server"]
 _catalog_ids = itertools.count()
 
 

@@ -17,30 +17,36 @@ import sys
 import time
 from pathlib import Path
 
+import dagster as dg
 import requests
 
-from aqi_assets.cli import graphql, launch_asset_run
+from aqi_assets.cli_queries import DagsterApi
+from aqi_assets.jobs import LAKEHOUSE_JOB
 from resources.run_tags import PARTITION_TAG
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
-FINAL_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+FINAL_STATUSES = (
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+)
 
 
 def launch_partition_run(url: str, partition: str, asset_keys: list[str]) -> str:
     """Launch one run of `asset_keys` for one partition (what the hourly automation requests)."""
-    return launch_asset_run(url, [[key] for key in asset_keys], {PARTITION_TAG: partition})
+    return DagsterApi(url).launch_run(LAKEHOUSE_JOB, asset_keys, {PARTITION_TAG: partition})
 
 
 def wait_for_run(url: str, run_id: str, timeout: float = 900) -> str:
     """Final status of a run (SUCCESS, FAILURE or CANCELED)."""
+    api = DagsterApi(url)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = graphql(url, RUN_STATUS, {"id": run_id})["runOrError"]["status"]
+        status = api.run_status(run_id)
         if status in FINAL_STATUSES:
-            return status
+            return status.value
         time.sleep(0.5)
     raise TimeoutError(f"run {run_id} did not finish in {timeout}s")
 
@@ -53,9 +59,18 @@ def free_port() -> int:
 
 
 class DagsterDev:
-    """`with DagsterDev(workdir, env) as ui: ui.url` — the UI is up and has loaded the assets."""
+    """`with DagsterDev(workdir, env) as ui: ui.url` — the UI is up and has loaded the assets.
 
-    def __init__(self, workdir: Path, env: dict[str, str], startup_timeout: float = 300) -> None:
+    The instance is configured by `instance_config` (the project's SQLite dagster.yaml by default).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        startup_timeout: float = 300,
+        instance_config: Path = PROJECT_ROOT / "dagster.yaml",
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = workdir / "dagster_home"
@@ -63,12 +78,13 @@ class DagsterDev:
         self.workdir = workdir
         self.env = {**os.environ, **env, "DAGSTER_HOME": str(self.home)}
         self.startup_timeout = startup_timeout
+        self.instance_config = instance_config
         self.process: subprocess.Popen | None = None
 
     def start(self) -> DagsterDev:
         """Start `dagster dev` and wait until the code location has loaded its assets."""
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(PROJECT_ROOT / "dagster.yaml", self.home / "dagster.yaml")
+        shutil.copy(self.instance_config, self.home / "dagster.yaml")
         dagster = Path(sys.executable).parent / "dagster"
         workspace = PROJECT_ROOT / "workspace.yaml"
         command = [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p"]
