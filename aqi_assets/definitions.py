@@ -9,13 +9,14 @@ from aqi_assets.bronze import build_bronze_raw
 from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
 from aqi_assets.facts import build_facts
 from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
+from aqi_assets.jobs import lakehouse_job
 from aqi_assets.maintenance import iceberg_maintenance, maintenance_schedule
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
 from aqi_assets.settings import Settings, check_warehouse_writable, load_settings
 from aqi_assets.silver import build_silver
-from resources.spark import require_java
+from resources.spark_conf import require_java
 
 
 def validate_environment(settings: Settings) -> None:
@@ -55,7 +56,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *dg.build_column_schema_change_checks(assets=assets),
         ],
         sensors=[refresh_sensor(settings.automation_on)],
-        jobs=[iceberg_maintenance],
+        jobs=[lakehouse_job(), iceberg_maintenance],
         schedules=[maintenance_schedule(settings.automation_on)],
         resources=resources_for(settings),
         executor=dg.in_process_executor,

@@ -1,15 +1,56 @@
-"""`aqi backfill`: progress bar, when a backfill counts as finished, argument errors."""
+"""`aqi backfill`: progress display, when a backfill counts as finished, selection, argument errors."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+
 import pytest
+from rich.console import Console
 
-from aqi_assets.cli import Progress, default_selection, main, render
+from aqi_assets import registry
+from aqi_assets.cli import main
+from aqi_assets.cli_backfill import BackfillError, Progress, default_selection
+from aqi_assets.cli_progress import follow
+from aqi_assets.cli_queries import AssetNode
+from aqi_assets.dev.dagster_dev import free_port
 
 
-def test_progress_bar_shows_partitions_done_out_of_total() -> None:
-    line = render(Progress("REQUESTED", done=12, failed=0, total=36), width=12)
-    assert line == "[####........] 12/36 partitions, 0 failed, REQUESTED"
+def states(*progress: Progress) -> Iterator[Progress]:
+    yield from progress
+
+
+def test_a_log_gets_one_line_per_change_of_progress() -> None:
+    out = io.StringIO()
+    seen = states(
+        Progress("REQUESTED", 0, 0, 36),
+        Progress("REQUESTED", 0, 0, 36),
+        Progress("REQUESTED", 12, 0, 36),
+        Progress("COMPLETED_SUCCESS", 36, 0, 36),
+    )
+    final = follow(lambda: next(seen), "backfill b1", 0, 60, Console(file=out, width=40))
+    assert final.succeeded
+    assert out.getvalue().splitlines() == [
+        "backfill b1: 0/36 partitions, 0 failed, REQUESTED",
+        "backfill b1: 12/36 partitions, 0 failed, REQUESTED",
+        "backfill b1: 36/36 partitions, 0 failed, COMPLETED_SUCCESS",
+    ]
+
+
+def test_a_terminal_gets_a_progress_bar_that_ends_at_the_last_state() -> None:
+    out = io.StringIO()
+    seen = states(Progress("STARTED", 5, 0, 24), Progress("FAILED", 20, 4, 24))
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    final = follow(lambda: next(seen), "run r1", 0, 60, console)
+    assert not final.succeeded
+    assert "━" in out.getvalue()
+    assert "20/24 partitions, 4 failed, FAILED" in out.getvalue()
+
+
+def test_watching_gives_up_after_the_timeout() -> None:
+    out = io.StringIO()
+    with pytest.raises(BackfillError, match="still REQUESTED after 0s"):
+        follow(lambda: Progress("REQUESTED", 1, 0, 36), "backfill b2", 0, 0, Console(file=out))
 
 
 @pytest.mark.parametrize(
@@ -35,22 +76,27 @@ def test_end_before_start_is_refused(capsys) -> None:
     assert "before start" in capsys.readouterr().err
 
 
-def node(key: str, partitioned: bool, materialized: bool) -> dict:
-    return {
-        "assetKey": {"path": [key]},
-        "isPartitioned": partitioned,
-        "assetMaterializations": [{"timestamp": "1"}] if materialized else [],
-    }
+def test_without_a_ui_the_error_says_what_to_start(capsys) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["backfill", "2024-01-01", "2024-01-03", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot reach the Dagster UI at {url}" in err
+    assert "scripts/dev" in err
+
+
+def test_a_url_that_is_not_http_is_refused(capsys) -> None:
+    assert main(["backfill", "2024-01-01", "2024-01-03", "--url", "localhost"]) == 1
+    assert "is not an http(s) URL" in capsys.readouterr().err
 
 
 def test_default_selection_rebuilds_reference_dimensions_only_when_missing() -> None:
+    built, missing = registry.REFERENCE_ASSETS[0], registry.REFERENCE_ASSETS[1:]
     nodes = [
-        node("bronze_raw", partitioned=True, materialized=True),
-        node("fact_hourly", partitioned=True, materialized=False),
-        node("dim_location", partitioned=False, materialized=True),
-        node("dim_time", partitioned=False, materialized=False),
+        AssetNode(registry.PARTITIONED_ASSETS[0], partitioned=True, materialized=True),
+        AssetNode(registry.PARTITIONED_ASSETS[1], partitioned=True, materialized=False),
+        AssetNode(built, partitioned=False, materialized=True),
     ]
-    assert default_selection(nodes) == ["bronze_raw", "dim_time", "fact_hourly"]
+    assert default_selection(nodes) == sorted([*registry.PARTITIONED_ASSETS, *missing])
 
 
 def test_a_run_is_finished_only_when_it_has_ended() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aqi_assets.cli import graphql, launch_backfill, watch
+from aqi_assets.cli_backfill import launch_backfill
+from aqi_assets.cli_progress import watch
+from aqi_assets.cli_queries import DagsterApi
 from aqi_assets.dev.dagster_dev import launch_partition_run, wait_for_run
 from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE
 from aqi_assets.registry import (
@@ -32,19 +34,15 @@ BACKFILL = (date(2024, 1, 1), date(2024, 1, 4))
 REFRESHED_DAY = "2024-01-04"
 TABLES = (SILVER_HOURLY, FACT_HOURLY, FACT_CITY_DAILY, FACT_EPISODE)
 
-RUNS = """
-query Runs($tag: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $tag}]}) {
-  ... on Runs { results { runId status tags { key value } } } } }
-"""
 
-
-def wait_for_partitioned_backfill_run(url: str, backfill_id: str, timeout: float = 600) -> None:
+def wait_for_partitioned_backfill_run(
+    api: DagsterApi, backfill_id: str, timeout: float = 600
+) -> None:
     """Return once one of the backfill's range runs has started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for run in graphql(url, RUNS, {"tag": backfill_id})["runsOrError"]["results"]:
-            tags = {t["key"] for t in run["tags"]}
-            if RANGE_START_TAG in tags and run["status"] == "STARTED":
+        for run in api.runs(backfill_id):
+            if RANGE_START_TAG in run.tags and run.status == "STARTED":
                 return
         time.sleep(0.5)
     pytest.fail("the backfill never started its partitioned run")
@@ -65,10 +63,9 @@ def step_windows(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, 
     return windows
 
 
-def backfill_runs(url: str, backfill_id: str) -> list[str]:
+def backfill_runs(api: DagsterApi, backfill_id: str) -> list[str]:
     """Ids of every run the backfill launched."""
-    results = graphql(url, RUNS, {"tag": backfill_id})["runsOrError"]["results"]
-    return [run["runId"] for run in results]
+    return [run.run_id for run in api.runs(backfill_id)]
 
 
 def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
@@ -78,18 +75,19 @@ def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
     pipeline_resources,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    backfill_id = launch_backfill(dagster_ui.url, *BACKFILL, None, title="concurrency")
-    wait_for_partitioned_backfill_run(dagster_ui.url, backfill_id)
+    api = DagsterApi(dagster_ui.url)
+    backfill_id = launch_backfill(api, *BACKFILL, None, title="concurrency")
+    wait_for_partitioned_backfill_run(api, backfill_id)
     refresh_run = launch_partition_run(dagster_ui.url, REFRESHED_DAY, list(PARTITIONED_ASSETS))
 
-    progress = watch(dagster_ui.url, backfill_id, poll_seconds=1, timeout_seconds=900)
+    progress = watch(api, backfill_id, poll_seconds=1, timeout_seconds=900)
     assert progress.succeeded, progress
     assert wait_for_run(dagster_ui.url, refresh_run) == "SUCCESS"
 
     monkeypatch.setenv("DAGSTER_HOME", str(dagster_ui.home))  # the event log's default base_dir
     monkeypatch.setenv(BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE)  # restored after the test
     instance = dg.DagsterInstance.from_config(str(dagster_ui.home))
-    backfill_steps = step_windows(instance, backfill_runs(dagster_ui.url, backfill_id))
+    backfill_steps = step_windows(instance, backfill_runs(api, backfill_id))
     refresh_steps = step_windows(instance, [refresh_run])
     shared = sorted(set(backfill_steps) & set(refresh_steps))
     assert {BRONZE_RAW.asset, FACT_HOURLY.asset} <= set(shared), shared

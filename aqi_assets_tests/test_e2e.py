@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from aqi_assets.cli import graphql
+from aqi_assets.cli_queries import DagsterApi
 from aqi_assets.dev.dagster_dev import free_port
+from aqi_assets.jobs import LAKEHOUSE_JOB
 from aqi_assets.registry import DIM_LOCATION, FACT_CITY_DAILY, FACT_EPISODE, FACT_HOURLY
 from resources.lakehouse import LakehouseReader
 
 pytestmark = pytest.mark.e2e
-
-RUNS = "query { runsOrError { ... on Runs { results { runId } } } }"
-BACKFILLS = "query { partitionBackfillsOrError { ... on PartitionBackfills { results { id } } } }"
 
 
 def aqi_backfill(url: str, *extra: str, timeout: float) -> subprocess.CompletedProcess:
@@ -30,7 +28,7 @@ def aqi_backfill(url: str, *extra: str, timeout: float) -> subprocess.CompletedP
 def test_aqi_backfill_builds_the_gold_tables(dagster_ui) -> None:
     done = aqi_backfill(dagster_ui.url, "--poll", "1", "--timeout", "900", timeout=1000)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(r"\] (\d+)/\1 partitions, 0 failed", done.stderr), done.stderr
+    assert re.search(r"(\d+)/\1 partitions, 0 failed", done.stderr), done.stderr
     reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
     assert reader.row_count(*FACT_HOURLY.table) == 216
     assert reader.row_count(*FACT_CITY_DAILY.table) == 9
@@ -44,10 +42,12 @@ def test_single_run_backfill_builds_the_graph_in_one_run_without_the_daemon(dags
     )
     assert done.returncode == 0, done.stderr[-3000:]
     # 7 partitioned assets x 3 days + the 3 reference dimensions, never built before.
-    assert "] 24/24 partitions, 0 failed, COMPLETED_SUCCESS" in done.stderr, done.stderr
-    runs = graphql(dagster_ui.url, RUNS)["runsOrError"]["results"]
-    assert [r["runId"] for r in runs] == [done.stdout.strip()]
-    assert graphql(dagster_ui.url, BACKFILLS)["partitionBackfillsOrError"]["results"] == []
+    assert "24/24 partitions, 0 failed, COMPLETED_SUCCESS" in done.stderr, done.stderr
+    api = DagsterApi(dagster_ui.url)
+    runs = api.runs()
+    assert [run.run_id for run in runs] == [done.stdout.strip()]
+    assert [run.job_name for run in runs] == [LAKEHOUSE_JOB]
+    assert api.backfill_ids() == []
     reader = LakehouseReader(warehouse=dagster_ui.warehouse.as_uri())
     assert reader.row_count(*FACT_HOURLY.table) == 216
     assert reader.row_count(*FACT_CITY_DAILY.table) == 9

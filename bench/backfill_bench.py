@@ -32,16 +32,15 @@ from unittest import mock
 
 import dagster as dg
 
-from aqi_assets.cli import (
+from aqi_assets.cli_backfill import (
     FAILURE,
     SUCCESS,
     backfill_progress,
-    follow,
-    graphql,
     launch_backfill,
     launch_range_run,
-    watch,
 )
+from aqi_assets.cli_progress import follow, watch
+from aqi_assets.cli_queries import DagsterApi, RunInfo
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.registry import PARTITIONED_ASSETS
@@ -50,12 +49,6 @@ from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-RUNS_OF_BACKFILL = """
-query Runs($id: String!) { runsOrError(filter: {tags: [{key: "dagster/backfill", value: $id}]}) {
-  ... on Runs { results { runId status startTime endTime } } } }
-"""
-
-RUN_TIMES = "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { startTime endTime } } }"
 SINGLE_RUN_LABEL = "22 months as one run"
 MONTH_RUN_LABEL = "1 month as one run"
 # The machine's speed drifts between minutes: the hourly refresh is measured three times.
@@ -192,12 +185,12 @@ class RunMemorySampler(threading.Thread):
         }
 
 
-def _idle(started: float, finished: float, runs: list[dict]) -> tuple[float, float]:
+def _idle(started: float, finished: float, runs: list[RunInfo]) -> tuple[float, float]:
     """Seconds from the launch to the first run's start, and from the last run's end to done."""
     if not runs:
         return 0.0, 0.0
-    first_start = min(r["startTime"] for r in runs)
-    last_end = max(r["endTime"] for r in runs)
+    first_start = min(r.start_time for r in runs)
+    last_end = max(r.end_time for r in runs)
     return round(first_start - started, 1), round(finished - last_end, 1)
 
 
@@ -214,22 +207,23 @@ def backfill(
     server.reset_counters()
     sampler = RunMemorySampler()
     sampler.start()
+    api = DagsterApi(ui.url)
     started = time.time()
     if single_run:
-        run = launch_range_run(ui.url, first, last, None)
+        run = launch_range_run(api, first, last, None)
         progress = follow(run.progress, label, poll_seconds=1.0, timeout_seconds=3 * 3600)
     else:
-        backfill_id = launch_backfill(ui.url, first, last, None, title=f"bench {label}")
-        progress = watch(ui.url, backfill_id, poll_seconds=1.0, timeout_seconds=3 * 3600)
+        backfill_id = launch_backfill(api, first, last, None, title=f"bench {label}")
+        progress = watch(api, backfill_id, poll_seconds=1.0, timeout_seconds=3 * 3600)
     finished = time.time()
     peak = sampler.stop()
     if single_run:
-        runs = [graphql(ui.url, RUN_TIMES, {"id": run.run_id})["runOrError"]]
+        runs = [api.run(run.run_id)]
     else:
-        settle(ui, backfill_id)
-        runs = graphql(ui.url, RUNS_OF_BACKFILL, {"id": backfill_id})["runsOrError"]["results"]
-    timed = [r for r in runs if r["endTime"] and r["startTime"]]
-    durations = [round(r["endTime"] - r["startTime"], 1) for r in timed]
+        settle(api, backfill_id)
+        runs = api.runs(backfill_id)
+    timed = [r for r in runs if r.end_time and r.start_time]
+    durations = [round(r.end_time - r.start_time, 1) for r in timed]
     return Measure(
         label,
         n,
@@ -245,7 +239,7 @@ def backfill(
     )
 
 
-def settle(ui: DagsterDev, backfill_id: str, timeout: float = 300) -> None:
+def settle(api: DagsterApi, backfill_id: str, timeout: float = 300) -> None:
     """Wait until the daemon has closed the backfill's books.
 
     `aqi backfill` returns as soon as every partition is in; the daemon marks the backfill done on
@@ -253,7 +247,7 @@ def settle(ui: DagsterDev, backfill_id: str, timeout: float = 300) -> None:
     measurement for the 2 cores.
     """
     deadline = time.monotonic() + timeout
-    while backfill_progress(ui.url, backfill_id).status not in SUCCESS | FAILURE:
+    while backfill_progress(api, backfill_id).status not in SUCCESS | FAILURE:
         if time.monotonic() > deadline:
             raise TimeoutError(f"backfill {backfill_id} not closed after {timeout:.0f} s")
         time.sleep(1)
@@ -271,7 +265,7 @@ def hourly_refresh(
     status = wait_for_run(ui.url, run_id, timeout=1800)
     finished = time.time()
     peak = sampler.stop()
-    run = graphql(ui.url, RUN_TIMES, {"id": run_id})["runOrError"]
+    run = DagsterApi(ui.url).run(run_id)
     return Measure(
         label,
         n,
@@ -281,7 +275,7 @@ def hourly_refresh(
         1,
         server.calls,
         status,
-        [round(run["endTime"] - run["startTime"], 1)],
+        [round(run.end_time - run.start_time, 1)],
         *_idle(started, finished, [run]),
         **peak,
     )
