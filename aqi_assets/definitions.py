@@ -16,7 +16,7 @@ from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
 from aqi_assets.settings import Settings, check_warehouse_writable, load_settings
 from aqi_assets.silver import build_silver
-from resources.spark import require_java
+from resources.spark_conf import require_java
 
 
 def validate_environment(settings: Settings) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
@@ -16,13 +15,9 @@ from resources.spark import SparkIcebergResource
 API_KEY_ENV = "AQI_OPEN_METEO_API_KEY"
 
 
-def _optional_int(name: str) -> int | None:
-    raw = os.environ.get(name)
-    return int(raw) if raw else None
-
-
 def spark_resource(settings: Settings) -> SparkIcebergResource:
     """Spark + Iceberg for the profile: embedded local[*], or YARN client mode on a cluster."""
+    sizing = settings.sizing
     common: dict[str, Any] = {
         "master": settings.spark_master,
         "warehouse": settings.warehouse,
@@ -36,24 +31,17 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "short_run_max_days": settings.short_run_max_days,
     }
     if settings.profile is Profile.LOCAL:
-        # In local mode the driver is also the executor, and Spark fills whatever heap it gets
-        # before it spills: the heap, not the range, sets the footprint. 100 cities x 22 months
-        # in one run keep 370-410 MB live after full collections (GC log); with the parallel
-        # collector a 768 MB heap took 102.9 s (JVM peak 1208 MB), 1 GB 92.4-101.5 s (1470 MB),
-        # and G1 with 2 GB 97.6 s (2547 MB).
-        return SparkIcebergResource(
-            **common, driver_memory=os.environ.get("AQI_DRIVER_MEMORY", "768m")
-        )
+        return SparkIcebergResource(**common, driver_memory=sizing.driver_memory)
     return SparkIcebergResource(
         **common,
-        shuffle_partitions=int(os.environ.get("AQI_SHUFFLE_PARTITIONS", "64")),
-        driver_memory=os.environ.get("AQI_DRIVER_MEMORY", "4g"),
-        yarn_queue=os.environ.get("AQI_YARN_QUEUE", "default"),
-        executor_memory=os.environ.get("AQI_EXECUTOR_MEMORY", "4g"),
-        executor_cores=_optional_int("AQI_EXECUTOR_CORES") or 2,
-        dynamic_allocation_min_executors=_optional_int("AQI_MIN_EXECUTORS") or 1,
-        dynamic_allocation_max_executors=_optional_int("AQI_MAX_EXECUTORS") or 50,
-        python_archive=os.environ.get("AQI_PYTHON_ARCHIVE") or None,
+        shuffle_partitions=sizing.shuffle_partitions,
+        driver_memory=sizing.driver_memory,
+        yarn_queue=sizing.yarn_queue,
+        executor_memory=sizing.executor_memory,
+        executor_cores=sizing.executor_cores,
+        dynamic_allocation_min_executors=sizing.min_executors,
+        dynamic_allocation_max_executors=sizing.max_executors,
+        python_archive=sizing.python_archive,
     )
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 import aqi_assets
 from resources.jvm_archive import default_archive_path
-from resources.spark import SparkConfigError
+from resources.spark_conf import SparkConfigError
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
 DEFAULT_PARTITIONS_START = "2024-01-01"
@@ -28,6 +28,20 @@ class Profile(StrEnum):
 
     LOCAL = "local"
     CLUSTER = "cluster"
+
+
+@dataclass(frozen=True)
+class ClusterSizing:
+    """How big the Spark driver and (on YARN) the executors are; defaults depend on the profile."""
+
+    driver_memory: str
+    shuffle_partitions: int | None = None
+    yarn_queue: str | None = None
+    executor_memory: str | None = None
+    executor_cores: int | None = None
+    min_executors: int | None = None
+    max_executors: int | None = None
+    python_archive: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class Settings:
     spark_ui: bool
     jvm_archive: str | None
     short_run_max_days: int
+    sizing: ClusterSizing
 
 
 def project_home() -> Path:
@@ -76,6 +91,23 @@ def _int(env: dict[str, str], name: str, default: int, low: int) -> int:
     if value < low:
         raise SettingsError(f"{name}={value} must be at least {low}.")
     return value
+
+
+def _sizing(env: dict[str, str], profile: Profile) -> ClusterSizing:
+    """AQI_DRIVER_MEMORY and, on a cluster, the YARN executors (docs/deployment.md)."""
+    if profile is Profile.LOCAL:
+        # In local mode the driver is the executor too; docs/performance.md explains the default.
+        return ClusterSizing(driver_memory=env.get("AQI_DRIVER_MEMORY", "768m"))
+    return ClusterSizing(
+        driver_memory=env.get("AQI_DRIVER_MEMORY", "4g"),
+        shuffle_partitions=_int(env, "AQI_SHUFFLE_PARTITIONS", 64, 1),
+        yarn_queue=env.get("AQI_YARN_QUEUE", "default"),
+        executor_memory=env.get("AQI_EXECUTOR_MEMORY", "4g"),
+        executor_cores=_int(env, "AQI_EXECUTOR_CORES", 2, 1),
+        min_executors=_int(env, "AQI_MIN_EXECUTORS", 1, 0),
+        max_executors=_int(env, "AQI_MAX_EXECUTORS", 50, 1),
+        python_archive=env.get("AQI_PYTHON_ARCHIVE") or None,
+    )
 
 
 def _spark_conf(raw: str) -> dict[str, str]:
@@ -189,4 +221,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spark_conf=_spark_conf(env.get("AQI_SPARK_CONF", "")),
         jvm_archive=_jvm_archive(env, home),
         short_run_max_days=_int(env, "AQI_SHORT_RUN_MAX_DAYS", 7, 0),
+        sizing=_sizing(env, profile),
     )

@@ -13,7 +13,7 @@ from aqi_assets.reference import load_locations
 from aqi_assets.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
 from resources.open_meteo import OpenMeteoAPIError, OpenMeteoResource
-from resources.spark import SparkConfigError, java_major_version, require_java
+from resources.spark_conf import SparkConfigError, java_major_version, require_java
 
 SECRET = "s3cr3t-Key-123"
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
+from resources import pyspark_compat
 from resources.iceberg_writes import replace_window, whole_months
 from resources.spark import SparkIcebergResource
 
@@ -105,3 +106,31 @@ def test_whole_months_around_a_window() -> None:
         START,
         datetime(2024, 3, 1, tzinfo=UTC),
     )
+
+
+@pytest.mark.parametrize("spark_sql_fallback", [False, True])
+def test_commit_summary_is_the_same_through_the_gateway_and_through_spark_sql(
+    spark_resource: SparkIcebergResource, monkeypatch: pytest.MonkeyPatch, spark_sql_fallback: bool
+) -> None:
+    """On another PySpark version the compat module reads metadata tables instead of the JVM."""
+    if spark_sql_fallback:
+        monkeypatch.setattr(pyspark_compat, "GATEWAY_USABLE", False)
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "compat")
+    end = START + timedelta(days=3)
+    first = replace_window(_hours(session, START, 72, 1.0), table, "ts", START, end)
+    again = replace_window(
+        _hours(session, START + timedelta(days=1), 24, 2.0),
+        table,
+        "ts",
+        START + timedelta(days=1),
+        START + timedelta(days=2),
+    )
+    assert (first.added_records, first.deleted_records, first.total_records) == (72, 0, 72)
+    assert (again.added_records, again.deleted_records, again.total_records) == (24, 24, 72)
+    assert again.snapshot_id != first.snapshot_id
+    assert not pyspark_compat.is_unpartitioned(session, table)
+    snapshots = {
+        r["snapshot_id"] for r in session.sql(f"SELECT * FROM {table}.snapshots").collect()
+    }
+    assert {first.snapshot_id, again.snapshot_id} <= snapshots

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from aqi_assets.settings import load_settings
 from resources.jvm_archive import ARCHIVE_PREFIX
-from resources.spark import (
+from resources.spark import SparkIcebergResource
+from resources.spark_conf import (
     DRIVER_JAVA_OPTIONS,
     LONG_RUN_JAVA_OPTIONS,
-    SparkIcebergResource,
     build_spark_conf,
     mapped_class_archive,
 )

@@ -8,12 +8,12 @@ import pytest
 from aqi_assets.profiles import spark_resource
 from aqi_assets.settings import load_settings
 from resources.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, run_days
-from resources.spark import (
+from resources.spark import SparkIcebergResource
+from resources.spark_conf import (
     DRIVER_JAVA_OPTIONS,
     ICEBERG_JAR_NAME,
     SHORT_RUN_CONF,
     SparkConfigError,
-    SparkIcebergResource,
     build_spark_conf,
 )
 

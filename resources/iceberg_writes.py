@@ -11,14 +11,14 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StructType
 
-# Iceberg on Spark 3.5 defaults to a fanout writer for unsorted tables: one open Parquet writer
-# per partition in every task, so a 22-month write keeps hundreds of writers and their buffers
-# on the heap (100 cities x 22 months died with OutOfMemoryError at 2g). Off, Iceberg asks Spark
-# to sort each task's rows by partition and writes one file at a time.
+from resources.pyspark_compat import current_snapshot, is_unpartitioned
+
+# The fanout writer keeps one open Parquet writer per partition in every task, which a long
+# backfill cannot afford on a small heap; without it each task's rows are sorted by partition
+# and written one file at a time.
 WRITE_OPTIONS = {"fanout-enabled": "false"}
-# Iceberg's adaptive split size packs small files 4 to a task on a 2-core driver (164 tasks for
-# 22 months of daily files, each check a few seconds of task scheduling); the plain 128 MB target
-# with its 4 MB cost per file packs 32 files to a task.
+# Iceberg's adaptive split size would pack small files a few to a task on a small driver, each
+# check paying task scheduling; the plain 128 MB target packs many small files to a task.
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.distribution-mode": "hash",
@@ -107,29 +107,19 @@ def whole_months(start: date | datetime, end: date | datetime) -> tuple[Any, Any
     return first, last
 
 
-def iceberg_table(spark: SparkSession, table: str) -> Any:
-    """The JVM Iceberg table behind `table`, refreshed to its newest metadata."""
-    iceberg = spark.sparkContext._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
-        spark._jsparkSession, table
-    )
-    iceberg.refresh()
-    return iceberg
-
-
 def last_commit(spark: SparkSession, table: str) -> WriteResult:
-    """Summary of the table's current snapshot, from Iceberg's table metadata (no Spark job)."""
-    snapshot = iceberg_table(spark, table).currentSnapshot()
+    """Summary of the table's current snapshot, from Iceberg's table metadata."""
+    snapshot = current_snapshot(spark, table)
     if snapshot is None:
         return WriteResult(table, None, 0, 0, 0, 0)
-    summary = snapshot.summary()
 
     def number(key: str) -> int:
-        value = summary.get(key)
+        value = snapshot.summary.get(key)
         return int(value) if value is not None else 0
 
     return WriteResult(
         table=table,
-        snapshot_id=snapshot.snapshotId(),
+        snapshot_id=snapshot.snapshot_id,
         added_records=number("added-records"),
         deleted_records=number("deleted-records"),
         changed_partitions=number("changed-partition-count"),
@@ -164,9 +154,8 @@ def replace_window(
             )
         ),
     )
-    iceberg = iceberg_table(spark, table)
-    snapshot = iceberg.currentSnapshot()
-    unpartitioned = iceberg.spec().isUnpartitioned()  # tables made before month partitions too
+    snapshot = current_snapshot(spark, table)
+    unpartitioned = is_unpartitioned(spark, table)  # tables made before month partitions too
     months = whole_months(start, end)
     rewritten = F.lit(True) if unpartitioned else window_condition(window_column, *months)
     options = dict(WRITE_OPTIONS)
@@ -175,12 +164,12 @@ def replace_window(
     if snapshot is not None:
         # Fail the commit if another writer added or removed rows of these months meanwhile.
         options |= {
-            "validate-from-snapshot-id": str(snapshot.snapshotId()),
+            "validate-from-snapshot-id": str(snapshot.snapshot_id),
             "isolation-level": "serializable",
         }
         if unpartitioned or months != (start, end):
             carried = spark.sql(
-                f"SELECT * FROM {table} VERSION AS OF {snapshot.snapshotId()}"
+                f"SELECT * FROM {table} VERSION AS OF {snapshot.snapshot_id}"
             ).where(rewritten & ~window)
             # Counted while the write reads them, not by a Spark job of its own.
             counted = carried.observe(carried_seen, F.count(F.lit(1)).alias("rows"))

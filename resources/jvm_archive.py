@@ -3,8 +3,7 @@
 A Spark driver loads, parses and verifies thousands of classes before and during its first
 queries; an hourly run pays that every time, in every run worker. Java 17 can write the classes a
 JVM loaded into an archive at exit (`-XX:ArchiveClassesAtExit`) and map them at the next start
-(`-XX:SharedArchiveFile`). Measured here, a session plus four small Iceberg queries: 10.8 s ->
-7.3 s.
+(`-XX:SharedArchiveFile`); docs/performance.md has what it saves.
 
 An archive belongs to one JDK build and one Spark installation: its file name carries a key of
 both, so a new JDK or Spark looks for a new archive instead of offering the JVM one it rejects.
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import pyspark
 
-from resources.spark import java_version_text
+from resources.pyspark_compat import stop_driver_jvm
+from resources.spark_conf import java_version_text
 
 ARCHIVE_PREFIX = "spark-driver-"
 JVM_EXIT_TIMEOUT_SECONDS = 300.0
@@ -48,30 +48,6 @@ def default_archive_path(home: Path) -> Path:
     return home / ".cache" / "jvm" / f"{ARCHIVE_PREFIX}{archive_key()}.jsa"
 
 
-def stop_driver_jvm(timeout: float = JVM_EXIT_TIMEOUT_SECONDS) -> int | None:
-    """Stop this process's SparkContext and wait until its JVM exits: its exit code (None: no JVM).
-
-    PySpark leaves the JVM running until the Python process exits; an archive is written by the
-    JVM at its exit, so whoever renames it must first wait for that exit.
-    """
-    from pyspark import SparkContext
-
-    active = SparkContext._active_spark_context
-    if active is not None:
-        active.stop()
-    gateway = SparkContext._gateway
-    if gateway is None:
-        return None
-    process = gateway.proc
-    gateway.shutdown()
-    # The gateway server exits (System.exit(0)) when its standard input closes.
-    process.stdin.close()
-    code = process.wait(timeout=timeout)
-    SparkContext._gateway = None
-    SparkContext._jvm = None
-    return code
-
-
 def build_archive(target: Path, workload: Callable[[str], None]) -> Path:
     """Write the driver archive at `target` from the classes `workload` makes a fresh JVM load.
 
@@ -87,7 +63,9 @@ def build_archive(target: Path, workload: Callable[[str], None]) -> Path:
             workload(f"-XX:ArchiveClassesAtExit={partial} {QUIET_DUMP}")
         finally:
             # Also after a failed workload: its JVM would otherwise write the file at exit later.
-            code = stop_driver_jvm()
+            # PySpark leaves the JVM running until Python exits, and the archive is written at
+            # the JVM's exit, so wait for it before renaming.
+            code = stop_driver_jvm(JVM_EXIT_TIMEOUT_SECONDS)
         if code != 0 or not partial.is_file() or partial.stat().st_size == 0:
             raise ArchiveBuildError(
                 f"The Spark driver JVM exited with code {code} without writing {partial}; "

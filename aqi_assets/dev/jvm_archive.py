@@ -36,7 +36,8 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
     from resources.lakehouse import LakehouseReader
     from resources.open_meteo import OpenMeteoResource
     from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
-    from resources.spark import DRIVER_JAVA_OPTIONS, SparkIcebergResource
+    from resources.spark import SparkIcebergResource
+    from resources.spark_conf import DRIVER_JAVA_OPTIONS
 
     with (
         tempfile.TemporaryDirectory(prefix="aqi-jvm-archive-") as scratch,

@@ -1,0 +1,92 @@
+"""The only place that reaches into PySpark's private JVM gateway.
+
+Two things have no public PySpark API: reading an Iceberg table's metadata without a Spark job,
+and waiting for the driver JVM to exit (a class archive is written at that exit). On the pinned
+PySpark (3.5.x) both go through the py4j gateway; on any other version this module warns once
+and falls back to public APIs: Iceberg's metadata tables through Spark SQL, and a plain
+`SparkSession.stop()` (the JVM then exits with the Python process, so no class archive is made).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pyspark
+from pyspark import SparkContext
+from pyspark.sql import SparkSession
+
+PINNED_SERIES = "3.5."
+GATEWAY_USABLE = pyspark.__version__.startswith(PINNED_SERIES)
+if not GATEWAY_USABLE:
+    logging.getLogger(__name__).warning(
+        "PySpark %s is not the pinned %sx: Iceberg metadata is read with Spark SQL and the driver "
+        "class archive is not built.",
+        pyspark.__version__,
+        PINNED_SERIES,
+    )
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """An Iceberg table's current snapshot: its id and summary (added-records, ...)."""
+
+    snapshot_id: int
+    summary: dict[str, str]
+
+
+def current_snapshot(spark: SparkSession, table: str) -> SnapshotInfo | None:
+    """The current snapshot of `table` (None for a table without one), at its newest metadata."""
+    if GATEWAY_USABLE:
+        snapshot = _jvm_table(spark, table).currentSnapshot()
+        if snapshot is None:
+            return None
+        return SnapshotInfo(snapshot.snapshotId(), dict(snapshot.summary()))
+    spark.sql(f"REFRESH TABLE {table}")
+    row = spark.sql(
+        f"SELECT s.snapshot_id, s.summary FROM {table}.refs r "
+        f"JOIN {table}.snapshots s ON r.snapshot_id = s.snapshot_id WHERE r.name = 'main'"
+    ).first()
+    return SnapshotInfo(row["snapshot_id"], dict(row["summary"])) if row else None
+
+
+def is_unpartitioned(spark: SparkSession, table: str) -> bool:
+    """Whether `table`'s current partition spec has no fields."""
+    if GATEWAY_USABLE:
+        return bool(_jvm_table(spark, table).spec().isUnpartitioned())
+    return "partition" not in spark.table(f"{table}.partitions").columns
+
+
+def _jvm_table(spark: SparkSession, table: str):
+    """The JVM Iceberg table behind `table`, refreshed to its newest metadata."""
+    iceberg = spark.sparkContext._jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+        spark._jsparkSession, table
+    )
+    iceberg.refresh()
+    return iceberg
+
+
+def stop_driver_jvm(timeout: float) -> int | None:
+    """Stop this process's SparkContext and wait for its JVM to exit: the exit code.
+
+    None when there was no JVM, or when this PySpark version cannot wait for it.
+    """
+    active = SparkSession.getActiveSession()
+    if not GATEWAY_USABLE:
+        if active is not None:
+            active.stop()
+        return None
+    context = SparkContext._active_spark_context
+    if context is not None:
+        context.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return None
+    process = gateway.proc
+    gateway.shutdown()
+    # The gateway server exits (System.exit(0)) when its standard input closes.
+    process.stdin.close()
+    code = process.wait(timeout=timeout)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    return code

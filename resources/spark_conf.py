@@ -1,0 +1,182 @@
+"""Spark configuration of the lakehouse: Java checks, the Iceberg runtime, and the properties
+each profile starts its driver with (pure functions, no JVM)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from enum import StrEnum
+from importlib import resources as importlib_resources
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from resources.spark import SparkIcebergResource
+
+ICEBERG_JAR_PACKAGE = "snowpark_connect_deps_iceberg"
+ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+MIN_JAVA_MAJOR = 17
+# A run of a few days is over before Spark's warm-up pays off: a fresh driver would spend most of
+# it in the optimizing JIT, code generation and adaptive re-planning for a few hundred rows.
+# Large runs need all three (docs/performance.md). Both profiles set the same SQL keys, so a
+# reused session switches cleanly.
+SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+# Longer runs are batch work: the throughput collector suits a small driver better than G1 and
+# keeps no remembered sets.
+LONG_RUN_JAVA_OPTIONS = ("-XX:+UseParallelGC",)
+GC_FLAG = re.compile(r"-XX:\+Use\w*GC\b")
+SHORT_RUN_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+}
+LONG_RUN_CONF = {
+    "spark.sql.codegen.wholeStage": "true",
+    "spark.sql.codegen.factoryMode": "FALLBACK",
+    "spark.sql.adaptive.enabled": "true",
+}
+
+
+class SparkConfigError(RuntimeError):
+    """The Spark / Iceberg configuration cannot work; the message says what to change."""
+
+
+class CatalogType(StrEnum):
+    """Iceberg catalog implementations supported by `SparkIcebergResource`."""
+
+    HADOOP = "hadoop"
+    JDBC = "jdbc"
+    REST = "rest"
+    HIVE = "hive"
+
+
+def shipped_iceberg_jar() -> str:
+    """Path of the Iceberg Spark runtime jar shipped by the `snowpark-connect-deps-iceberg` wheel."""
+    try:
+        jar = importlib_resources.files(ICEBERG_JAR_PACKAGE).joinpath("jars", ICEBERG_JAR_NAME)
+    except ModuleNotFoundError as exc:
+        raise SparkConfigError(
+            "The Iceberg runtime jar package is not installed: pip install "
+            "'snowpark-connect-deps-iceberg==1.0.2', or set iceberg_jar / iceberg_packages."
+        ) from exc
+    if not jar.is_file():
+        raise SparkConfigError(
+            f"{ICEBERG_JAR_NAME} is missing from {ICEBERG_JAR_PACKAGE}; version 1.0.3 of that package "
+            "is stripped: install snowpark-connect-deps-iceberg==1.0.2."
+        )
+    return str(jar)
+
+
+def java_version_text() -> tuple[str, str]:
+    """The Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH) and its `-version` text."""
+    java_home = os.environ.get("JAVA_HOME")
+    executable = (
+        shutil.which(os.path.join(java_home, "bin", "java")) if java_home else shutil.which("java")
+    )
+    if executable is None:
+        raise SparkConfigError(
+            f"Java {MIN_JAVA_MAJOR} is required by Spark but `java` is not on PATH. "
+            "Install a JDK 17 (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+        )
+    out = subprocess.run(
+        [executable, "-version"], capture_output=True, text=True, check=False
+    ).stderr
+    return executable, out
+
+
+def java_major_version() -> int:
+    """Major version of the Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH)."""
+    executable, out = java_version_text()
+    for token in out.replace('"', " ").split():
+        head = token.split(".")[0]
+        if head.isdigit() and "." in token:
+            major = int(head)
+            return int(token.split(".")[1]) if major == 1 else major
+    raise SparkConfigError(
+        f"Cannot read the Java version from `{executable} -version`: {out[:200]}"
+    )
+
+
+def require_java() -> None:
+    """Fail with one clear line when Java is missing or older than 17."""
+    major = java_major_version()
+    if major < MIN_JAVA_MAJOR:
+        raise SparkConfigError(
+            f"Spark 3.5 here needs Java {MIN_JAVA_MAJOR}+, found Java {major}. Install JDK 17 or set JAVA_HOME."
+        )
+
+
+def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict[str, str]:
+    """Translate the resource's typed fields into Spark properties (pure, no JVM)."""
+    catalog = f"spark.sql.catalog.{res.catalog_name}"
+    conf: dict[str, str] = {
+        "spark.master": res.master,
+        "spark.app.name": res.app_name,
+        "spark.sql.extensions": ICEBERG_EXTENSIONS,
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "1" if short_run else str(res.shuffle_partitions),
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        **(SHORT_RUN_CONF if short_run else LONG_RUN_CONF),
+        "spark.driver.memory": res.driver_memory,
+        "spark.ui.enabled": str(res.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        catalog: "org.apache.iceberg.spark.SparkCatalog",
+        f"{catalog}.warehouse": res.warehouse,
+    }
+    if res.catalog_type is CatalogType.JDBC:
+        conf[f"{catalog}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
+    else:
+        conf[f"{catalog}.type"] = res.catalog_type.value
+    if res.catalog_type is not CatalogType.HADOOP:
+        if not res.catalog_uri:
+            raise SparkConfigError(
+                f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
+            )
+        conf[f"{catalog}.uri"] = res.catalog_uri
+    if res.iceberg_packages:
+        conf["spark.jars.packages"] = res.iceberg_packages
+    else:
+        conf["spark.jars"] = res.iceberg_jar or shipped_iceberg_jar()
+    if res.master.startswith("local"):
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+        conf["spark.driver.host"] = "127.0.0.1"
+    optional = {
+        "spark.yarn.queue": res.yarn_queue,
+        "spark.executor.memory": res.executor_memory,
+        "spark.executor.cores": res.executor_cores,
+        "spark.archives": res.python_archive,
+    }
+    conf.update({key: str(value) for key, value in optional.items() if value is not None})
+    if res.python_archive:
+        conf["spark.pyspark.python"] = "./environment/bin/python"
+    if res.dynamic_allocation_min_executors is not None or res.dynamic_allocation_max_executors:
+        conf["spark.dynamicAllocation.enabled"] = "true"
+        conf["spark.dynamicAllocation.shuffleTracking.enabled"] = "true"
+        if res.dynamic_allocation_min_executors is not None:
+            conf["spark.dynamicAllocation.minExecutors"] = str(res.dynamic_allocation_min_executors)
+        if res.dynamic_allocation_max_executors:
+            conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
+    conf.update({key: str(value) for key, value in res.spark_config.items()})
+    archive = res.usable_class_archive()
+    options = [f"-XX:SharedArchiveFile={archive}"] if archive else []
+    options += SHORT_RUN_JAVA_OPTIONS if short_run else LONG_RUN_JAVA_OPTIONS
+    if GC_FLAG.search(conf.get(DRIVER_JAVA_OPTIONS, "")):
+        # The user chose a collector: a second one would stop the JVM from starting.
+        options = [option for option in options if not GC_FLAG.fullmatch(option)]
+    return with_driver_java_options(conf, *options) if options else conf
+
+
+def mapped_class_archive(conf: dict[str, str]) -> str | None:
+    """The class archive the driver maps with `conf` (the last -XX:SharedArchiveFile wins)."""
+    found = re.findall(r"-XX:SharedArchiveFile=(\S+)", conf.get(DRIVER_JAVA_OPTIONS, ""))
+    return found[-1] if found else None
+
+
+def with_driver_java_options(conf: dict[str, str], *options: str) -> dict[str, str]:
+    """`conf` with `options` put before the driver Java options it already has (those win)."""
+    merged = " ".join([*options, conf.get(DRIVER_JAVA_OPTIONS, "")]).strip()
+    return {**conf, DRIVER_JAVA_OPTIONS: merged}
