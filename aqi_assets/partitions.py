@@ -14,5 +14,5 @@ def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
     )
 
 
-# One run processes its whole range per asset with one Spark job; see README "Backfills".
+# One run processes its whole range per asset with one Spark job (docs/performance.md says why).
 BACKFILL_POLICY = dg.BackfillPolicy.single_run()
