@@ -3,115 +3,20 @@
 Each `TableSpec` holds the facts other modules would otherwise repeat: asset key, Iceberg
 identifier, layer, pool, window column (partitioned or not), unique key, how the automation
 refreshes it, freshness, maintenance and the checks it carries. Assets, automation, freshness,
-maintenance, checks, the CLI, the bench and the tests read them from here.
+maintenance, checks, the CLI, the bench and the tests read them from here. The types they are
+written in live in `aqi_assets.table_spec`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 import dagster as dg
 
 from aqi_assets.partitions import BACKFILL_POLICY
+from aqi_assets.table_spec import Check, CheckDecl, Layer, Refresh, TableSpec
 
-
-class Layer(StrEnum):
-    """Medallion layers; each is an Iceberg namespace and a Dagster asset group."""
-
-    BRONZE = "bronze"
-    SILVER = "silver"
-    GOLD = "gold"
-
-
-class Refresh(StrEnum):
-    """How the hourly automation keeps a table current."""
-
-    INGEST = "ingest"  # re-fetched from the API on the hourly cron
-    DOWNSTREAM = "downstream"  # rebuilt after its upstream updated
-    REFERENCE = "reference"  # rebuilt daily from the reference files, or when missing
-    CALENDAR = "calendar"  # built once for each new day, when its partition is missing
-
-
-class Check(StrEnum):
-    """Names of the asset checks (stable: the instance keeps their history by name)."""
-
-    UNIQUE = "unique_key"
-    NO_NULL_KEYS = "no_null_keys"
-    VALUE_RANGES = "value_ranges"
-    AQI_MATCHES = "aqi_matches_pm25"
-    LOCATION_FK = "location_key_in_dim_location"
-    DATE_FK = "date_key_in_dim_date"
-    TIME_FK = "time_key_in_dim_time"
-    TOTAL_HOURS = "total_hours_match_silver"
-    COMPLETENESS = "completeness"
-    REJECT_RATIO = "reject_ratio"
-    ROW_COUNT_DROP = "row_count_drop"
-
-
-@dataclass(frozen=True)
-class CheckDecl:
-    """A declared check: name, meaning and whether a failure blocks the commit."""
-
-    name: Check
-    description: str
-    blocking: bool = True
-
-
-class Table(NamedTuple):
-    """An Iceberg table: namespace (the layer) and name; `spark.table(*t)` qualifies it."""
-
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}.{self.name}"
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """One table of the lakehouse and everything the code location needs to know about it."""
-
-    asset: str
-    layer: Layer
-    iceberg_name: str
-    keys: tuple[str, ...]  # the unique key; () where rows have none (rejects)
-    pool: str
-    window_column: str | None = None
-    refresh: Refresh = Refresh.DOWNSTREAM
-    fresh: bool = False
-    maintained: bool = False
-    checks: tuple[CheckDecl, ...] = ()
-
-    @property
-    def key(self) -> dg.AssetKey:
-        """The Dagster asset key."""
-        return dg.AssetKey(self.asset)
-
-    @property
-    def table(self) -> Table:
-        """The Iceberg table, as (namespace, name)."""
-        return Table(self.layer.value, self.iceberg_name)
-
-    @property
-    def partitioned(self) -> bool:
-        """Whether the table follows the daily partitions (filtered on `window_column`)."""
-        return self.window_column is not None
-
-    def check_specs(self) -> list[dg.AssetCheckSpec]:
-        """The Dagster check specs this table carries."""
-        return [
-            dg.AssetCheckSpec(
-                d.name.value, asset=self.key, blocking=d.blocking, description=d.description
-            )
-            for d in self.checks
-        ]
-
-    def declared(self, check: Check) -> CheckDecl:
-        """The declaration of `check` on this table."""
-        return next(d for d in self.checks if d.name == check)
 
 
 def _unique(keys: tuple[str, ...]) -> CheckDecl:
