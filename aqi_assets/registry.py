@@ -18,7 +18,6 @@ from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.table_spec import Check, CheckDecl, Layer, Refresh, TableSpec
 
 
-
 def _unique(keys: tuple[str, ...]) -> CheckDecl:
     return CheckDecl(Check.UNIQUE, f"({', '.join(keys)}) is unique in the partitions written")
 
