@@ -5,6 +5,9 @@ request always returns the same numbers, in any process. Pollution spells of sev
 PM2.5 above 55.5 µg/m³ (AQI >= 151) for runs that cross midnight. Faults (429, 5xx, slow,
 connection reset, malformed JSON, wrong list length, empty hourly) can be queued from Python or
 over HTTP (`POST /_control/faults`), and every call is counted (`GET /_control/stats`).
+The server keeps a model clock (`server.clock.set(...)`, `--now`): hours after its now are
+forecast values, `meta.json` announces the model runs and newer runs revise recent hours
+(aqi_assets/dev/model_runs.py).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, date, datetime, timedelta
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from aqi_assets.dev.model_runs import META_PATH, ModelClock, horizon_hour, meta_json, revise
 
 HISTORY_START = date(2022, 8, 1)
 FORECAST_DAYS = 5
@@ -118,12 +124,22 @@ def _variable_series(
 
 
 def location_series(
-    variables: list[str], lat: float, lon: float, hours: range, horizon: int
+    variables: list[str],
+    lat: float,
+    lon: float,
+    hours: range,
+    horizon: int,
+    now: datetime | None = None,
 ) -> dict[str, list[float | None]]:
-    """Each variable over `hours` at one grid point, deterministic; None from `horizon` on."""
+    """Each variable over `hours` at one grid point, deterministic; None from `horizon` on.
+
+    With `now`, hours the latest model run at `now` has not made final carry its estimate.
+    """
     known = [h for h in hours if h < horizon]
     missing = [None] * (len(hours) - len(known))
     pm25 = pm25_series(lat, lon, known)
+    if now is not None:
+        pm25 = revise(pm25, known, now)
     return {v: _variable_series(v, lat, lon, known, pm25) + missing for v in variables}
 
 
@@ -145,8 +161,12 @@ class LocalOpenMeteo:
         port: int = 0,
         today: date | None = None,
         api_key: str | None = None,
+        now: datetime | None = None,
     ) -> None:
         self._today = today
+        self.clock = ModelClock(now)
+        # False answers meta.json with 404, as a server without model metadata would.
+        self.meta_available = True
         self.api_key = api_key
         self._lock = threading.Lock()
         self._faults: deque[dict[str, Any]] = deque()
@@ -164,7 +184,7 @@ class LocalOpenMeteo:
 
     @property
     def today(self) -> date:
-        return self._today or datetime.now(UTC).date()
+        return self._today or self.clock.now().date()
 
     @property
     def calls(self) -> int:
@@ -223,6 +243,16 @@ class LocalOpenMeteo:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def plain_answer(self, path: str) -> tuple[int, Any] | None:
+        """The answer of a path that is not an API call (stats, model metadata), else None."""
+        if path == "/_control/stats":
+            return 200, {"calls": self.calls}
+        if path == META_PATH:
+            if not self.meta_available:
+                return 404, {"error": True, "reason": f"Not found: {path}"}
+            return 200, meta_json(self.clock.now())
+        return None
+
     def answer(self, query: dict[str, str]) -> Any:
         """The JSON body for a valid request; ApiError otherwise."""
         if self.api_key and query.get("apikey") != self.api_key:
@@ -247,19 +277,15 @@ class LocalOpenMeteo:
             datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp() // 3600
         )
         hours = range(first_hour, first_hour + ((end - start).days + 1) * 24)
-        horizon = int(
-            datetime.combine(
-                self.today + timedelta(days=FORECAST_DAYS), datetime.min.time(), UTC
-            ).timestamp()
-            // 3600
-        )
+        now = self.clock.now()
+        horizon = horizon_hour(now)
         times = [datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:%M") for h in hours]
         items = []
         for index, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
             glat, glon = snap(lat, 0.1), snap(lon, 0.4)
             hourly: dict[str, list[Any]] = {
                 "time": list(times),
-                **location_series(variables, glat, glon, hours, horizon),
+                **location_series(variables, glat, glon, hours, horizon, now),
             }
             item: dict[str, Any] = {
                 "latitude": glat,
@@ -302,6 +328,10 @@ def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: tests and benchmarks read counters, not access logs."""
 
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The Date header tells the server's clock, as the instant the answer was made."""
+            return formatdate(timestamp or server.clock.now().timestamp(), usegmt=True)
+
         def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -316,8 +346,9 @@ def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlparse(self.path)
-            if url.path == "/_control/stats":
-                return self._json(200, {"calls": server.calls})
+            plain = server.plain_answer(url.path)
+            if plain:
+                return self._json(*plain)
             if url.path != "/v1/air-quality":
                 return self._json(404, {"error": True, "reason": f"Not found: {url.path}"})
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -380,8 +411,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local Open-Meteo air-quality server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--now", type=datetime.fromisoformat, help="freeze the model clock, e.g. 2026-03-10T09:30Z"
+    )
     args = parser.parse_args(argv)
-    server = LocalOpenMeteo(args.host, args.port).start()
+    server = LocalOpenMeteo(args.host, args.port, now=args.now).start()
     print(f"Local Open-Meteo serving at {server.base_url}", flush=True)
     try:
         while True:
