@@ -13,32 +13,31 @@ from aqi_assets.publish import publish_window
 from aqi_assets.reference import Location
 from aqi_assets.registry import BRONZE_RAW, asset_args
 from aqi_assets.transforms.bronze import bronze_frame, payload_frame
-from resources.open_meteo import (
-    RETRY_STATUSES,
-    FetchResult,
-    OpenMeteoAPIError,
-    OpenMeteoResource,
-    OpenMeteoResponseError,
-)
+from resources.open_meteo import FetchResult, OpenMeteoError, OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
+# Not for the API: its client is the one retry loop (transient failures, within a deadline,
+# 429s by their reason), so every Open-Meteo error reaching the asset is final.
 API_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def fetch_or_fail(
-    open_meteo: OpenMeteoResource, locations: list[Location], first: date, last: date
+    context: dg.AssetExecutionContext,
+    open_meteo: OpenMeteoResource,
+    locations: list[Location],
+    first: date,
+    last: date,
 ) -> Iterator[FetchResult]:
-    """The range's answers, request by request.
+    """The range's answers, request by request, after logging the plan they follow.
 
-    Errors a retry cannot fix (bad request, malformed answer) are final.
+    Open-Meteo errors fail the step without a retry: the client already retried what a retry
+    can fix, and a spent budget or a passed deadline only gets worse by retrying.
     """
+    plan = open_meteo.plan(locations, first, last)
+    context.log.info(f"Open-Meteo fetch plan:\n{plan.describe()}")
     try:
-        yield from open_meteo.fetch_requests(locations, first, last)
-    except OpenMeteoAPIError as exc:
-        if exc.status_code in RETRY_STATUSES:
-            raise
-        raise dg.Failure(str(exc), allow_retries=False) from None
-    except OpenMeteoResponseError as exc:
+        yield from open_meteo.fetch_requests(locations, first, last, plan)
+    except OpenMeteoError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
 
 
@@ -65,15 +64,27 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         locations = pipeline.locations()
         # Each answer goes into Spark as it arrives: the run worker holds one request's answer,
         # not the whole range's.
-        payloads, api_calls = [], 0
-        for answer in fetch_or_fail(open_meteo, locations, start, end - timedelta(days=1)):
+        payloads, api_calls, weighted = [], 0, 0.0
+        last = end - timedelta(days=1)
+        for answer in fetch_or_fail(context, open_meteo, locations, start, last):
             payloads.append(payload_frame(spark.spark_session, answer.items))
             api_calls += answer.api_calls
+            weighted += answer.weighted_calls
         frame = bronze_frame(
-            functools.reduce(DataFrame.union, payloads), utc_now(), batch_id=context.run_id
+            functools.reduce(DataFrame.union, payloads),
+            utc_now(),
+            batch_id=context.run_id,
+            variables=open_meteo.hourly_variables,
         )
         return publish_window(
-            spark, BRONZE_RAW, frame, start, end, api_calls=api_calls, locations=len(locations)
+            spark,
+            BRONZE_RAW,
+            frame,
+            start,
+            end,
+            api_calls=api_calls,
+            weighted_calls=round(weighted, 1),
+            locations=len(locations),
         )
 
     return bronze_raw

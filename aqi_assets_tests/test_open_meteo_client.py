@@ -1,15 +1,24 @@
-"""The Open-Meteo client against the local server: batching, retries, errors, matching by order."""
+"""The Open-Meteo client against the local server: batching, retries, deadlines, errors, matching
+by order, and answers that lack data."""
 
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import date, timedelta
 
 import pytest
 import requests
 
 from aqi_assets.reference import Location, load_locations
-from resources.open_meteo import OpenMeteoAPIError, OpenMeteoError, OpenMeteoResource, date_chunks
+from resources.open_meteo import (
+    OpenMeteoAPIError,
+    OpenMeteoDeadlineError,
+    OpenMeteoError,
+    OpenMeteoResource,
+    OpenMeteoResponseError,
+    date_chunks,
+)
 
 FIRST, LAST = date(2024, 1, 1), date(2025, 10, 16)
 
@@ -19,7 +28,7 @@ def client(open_meteo_server) -> OpenMeteoResource:
     open_meteo_server.clear_faults()
     open_meteo_server.reset_counters()
     return OpenMeteoResource(
-        base_url=open_meteo_server.base_url, backoff_factor=0.01, max_retries=3
+        base_url=open_meteo_server.base_url, backoff_factor=0.01, max_retries=3, rate_limits="off"
     )
 
 
@@ -75,14 +84,79 @@ def test_429_with_retry_after_then_success(client, open_meteo_server) -> None:
     assert len(result.items) == 3
 
 
-def test_persistent_500_gives_up_with_the_status(client, open_meteo_server) -> None:
+def test_persistent_500_gives_up_counting_the_attempts_made(client, open_meteo_server) -> None:
     open_meteo_server.set_faults({"kind": "status", "status": 500}, permanent=True)
     with pytest.raises(
-        OpenMeteoAPIError, match=r"still answered HTTP 500 after 3 retries: Internal server error"
+        OpenMeteoAPIError, match=r"still answered HTTP 500 after 4 attempts: Internal server error"
     ) as error:
         client.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 1))
     assert error.value.status_code == 500
-    assert open_meteo_server.calls == 4
+    assert error.value.attempts == open_meteo_server.calls == 4, "one retry layer: 1 + 3 retries"
+
+
+def test_a_server_that_never_answers_fails_at_the_deadline(client, open_meteo_server) -> None:
+    open_meteo_server.set_faults({"kind": "hang", "seconds": 20})
+    patient = client.model_copy(update={"deadline_seconds": 1.5, "timeout_seconds": 30.0})
+    began = time.monotonic()
+    with pytest.raises(OpenMeteoDeadlineError, match=r"no answer within the deadline of 2 s") as e:
+        patient.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 1))
+    assert time.monotonic() - began < 5, "the read timeout (30 s) is cut to the deadline"
+    assert "AQI_OPEN_METEO_DEADLINE" in str(e.value)
+    assert "after 1 attempts" in str(e.value)
+
+
+def test_retry_after_is_capped_by_the_deadline(client, open_meteo_server) -> None:
+    open_meteo_server.set_faults({"kind": "status", "status": 503, "retry_after": 600})
+    short = client.model_copy(update={"deadline_seconds": 2.0})
+    began = time.monotonic()
+    with pytest.raises(OpenMeteoDeadlineError, match=r"the next try, in 600 s, would be too late"):
+        short.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 1))
+    assert time.monotonic() - began < 2
+    assert open_meteo_server.calls == 1
+
+
+def test_coordinates_are_sent_in_full(client, open_meteo_server) -> None:
+    places = [Location("a", "A", 21.028511, 105.854167), Location("b", "B", 0.00001, -179.99999)]
+    client.fetch_hourly(places, date(2024, 1, 1), date(2024, 1, 1))
+    [query] = open_meteo_server.requests_log
+    assert query["latitude"] == "21.028511,0.00001"
+    assert query["longitude"] == "105.854167,-179.99999"
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            {"kind": "drop_variable", "item": 1, "variable": "ozone"},
+            "answer for 'danang' 2024-01-01..2024-01-02 lacks the requested variable 'ozone'",
+        ),
+        (
+            {"kind": "null_variable", "item": 2, "variable": "dust"},
+            "answer for 'hcmc' 2024-01-01..2024-01-02 has null instead of the hourly series of 'dust'",
+        ),
+        (
+            {"kind": "short_series", "hours": 24},
+            "returned 24 hours for 'hanoi' 2024-01-01..2024-01-02, 48 were requested",
+        ),
+    ],
+    ids=["missing-variable", "null-variable", "short-series"],
+)
+def test_answers_lacking_data_are_errors_naming_location_variable_and_request(
+    client, open_meteo_server, fault, message
+) -> None:
+    open_meteo_server.set_faults(fault)
+    with pytest.raises(OpenMeteoResponseError, match="nothing was written") as error:
+        client.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 2))
+    assert message in str(error.value)
+    assert "Request: http://127.0.0.1" in str(error.value)
+    assert "start_date=2024-01-01&end_date=2024-01-02" in str(error.value)
+
+
+def test_fewer_variables_are_requested_and_checked(client, open_meteo_server) -> None:
+    few = client.model_copy(update={"hourly_variables": ["pm2_5", "pm10"]})
+    result = few.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 1))
+    assert open_meteo_server.requests_log[-1]["hourly"] == "pm2_5,pm10"
+    assert set(result.items[0].payload["hourly"]) == {"time", "pm2_5", "pm10"}
 
 
 def test_400_carries_the_api_reason(client) -> None:

@@ -21,6 +21,7 @@ from resources.api_limits import (
     location_weight,
     request_weight,
 )
+from resources.plan_text import describe_plan
 
 DEFAULT_RESERVE = 0.1
 # A fetch of at most this many days is the hourly refresh (today, and yesterday early in the
@@ -92,14 +93,16 @@ class FetchPlan:
 
     def _exceeds(self, name: str) -> bool:
         window = self.limits.get(name)
-        return window is not None and self.weight > self._cap(window) + 1e-9
+        return window is not None and self.weight > self.cap(window) + 1e-9
 
-    def _reserving(self) -> bool:
+    def reserving(self) -> bool:
+        """Whether this fetch leaves a reserve of a limited hour or day."""
         return (
             self.bulk and self.reserve > 0 and any(w.name != "minute" for w in self.limits.windows)
         )
 
-    def _cap(self, window: Window) -> float:
+    def cap(self, window: Window) -> float:
+        """What this fetch may fill of `window`."""
         return cap(window, self.reserve if self.bulk else 0.0)
 
     def _end(self) -> datetime:
@@ -113,100 +116,11 @@ class FetchPlan:
 
     def describe(self) -> str:
         """The plan in a few lines of plain text (what `aqi backfill` and the bronze log show)."""
-        largest = max((r.weight for r in self.requests), default=0.0)
-        lines = [
-            f"{self.n_locations:,} locations \u00d7 {self.days:,} days ({self.first_day}..{self.last_day}), "
-            f"{self.n_variables} variables: {len(self.requests):,} requests, "
-            f"{self.weight:,.0f} weighted calls (up to {largest:,.0f} per request)."
-        ]
-        if self.limits.off:
-            lines.append(
-                "Limits: off (self-hosted server or a plan without limits): "
-                "the requests go one after the other as fast as the server answers."
-            )
-            return "\n".join(lines)
-        share = f"{self.reserve:.0%}"
-        lines.append(
-            f"Limits: {self.limits.describe()}; "
-            + (
-                f"this fetch leaves {share} of the hour's and the day's budget for the hourly refresh."
-                if self._reserving()
-                else "this fetch may use the whole budget."
-            )
-        )
-        lines.append(f"Shortest time the budget allows: {self._timeline()}.")
-        return "\n".join(lines)
-
-    def _timeline(self) -> str:
-        phases: list[list[int]] = [[]]
-        for index, waited in enumerate(self.waited_for):
-            if waited in ("hour", "day") and phases[-1]:
-                phases.append([])
-            phases[-1].append(index)
-        parts = []
-        for number, phase in enumerate(phases):
-            minutes = self._minutes(phase)
-            rate = self._per_minute(phase)
-            text = f"about {minutes} min" + (f" at {rate} requests a minute" if rate > 1 else "")
-            if number:
-                waited = self.waited_for[phase[0]]
-                text = (
-                    f"the next {len(phase)} requests wait for the next {waited}, "
-                    f"at {self.send_at[phase[0]]:%Y-%m-%d %H:%M} UTC, then {text}"
-                )
-            parts.append(text)
-            if number + 1 < len(phases):
-                spent = sum(self.requests[i].weight for i in _window_mates(self, phases, number))
-                blocked = self.waited_for[phases[number + 1][0]]
-                window = self.limits.get(blocked or "hour")
-                limit = self._cap(window) if window else 0.0
-                parts.append(f"then the {blocked}'s budget is spent ({spent:,.0f} of {limit:,.0f})")
-        total = self.shortest
-        text = ", ".join(parts)
-        if len(phases) > 1:
-            text += f"; done at the earliest {_span(total)} after the start"
-        if self._reserving():
-            text += ": the hourly refresh keeps its reserve"
-        return text
-
-    def _minutes(self, phase: list[int]) -> int:
-        minute = self.limits.get("minute")
-        seconds = minute.seconds if minute else 60.0
-        first = self.send_at[phase[0]].timestamp()
-        last = self.send_at[phase[-1]].timestamp()
-        return max(1, math.ceil((last - first) / seconds + (1 if minute else 0)))
-
-    def _per_minute(self, phase: list[int]) -> int:
-        minute = self.limits.get("minute")
-        if minute is None:
-            return 0
-        counts: dict[float, int] = {}
-        for i in phase:
-            key = minute.start(self.send_at[i].timestamp())
-            counts[key] = counts.get(key, 0) + 1
-        return max(counts.values())
-
-
-def _window_mates(plan: FetchPlan, phases: list[list[int]], number: int) -> list[int]:
-    """Requests of phase `number` inside the window that the next phase waits out."""
-    blocked = plan.waited_for[phases[number + 1][0]] or "hour"
-    window = plan.limits.get(blocked)
-    if window is None:
-        return phases[number]
-    last = window.start(plan.send_at[phases[number][-1]].timestamp())
-    return [i for i in phases[number] if window.start(plan.send_at[i].timestamp()) == last]
+        return describe_plan(self)
 
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _span(delta: timedelta) -> str:
-    minutes = math.ceil(delta.total_seconds() / 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest:02d} min"
 
 
 def _even_parts(total: int, most: int) -> list[int]:

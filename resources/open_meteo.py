@@ -1,4 +1,4 @@
-"""Open-Meteo Air Quality API client: batched, retried, strict about the response shape."""
+"""Open-Meteo Air Quality API client: planned, paced by a shared budget, strict about answers."""
 
 from __future__ import annotations
 
@@ -6,15 +6,47 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
 from urllib.parse import urlencode
 
 import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+
+from resources.api_call import (
+    TRANSIENT_STATUSES,
+    ApiCall,
+    CallPolicy,
+    Need,
+    OpenMeteoAPIError,
+    OpenMeteoBudgetError,
+    OpenMeteoDeadlineError,
+)
+from resources.api_limits import DEFAULT_RATE_LIMITS, RateLimits
+from resources.fetch_plan import DEFAULT_RESERVE, FetchPlan, plan_fetch
+from resources.model_run import answer_instant
+from resources.open_meteo_answers import (
+    LocationPayload,
+    OpenMeteoError,
+    OpenMeteoResponseError,
+    match_items,
+)
+from resources.rate_budget import BudgetLedger
+from resources.redaction import protect, public_url, split_credentials
+
+__all__ = [
+    "TRANSIENT_STATUSES",
+    "FetchResult",
+    "LocationPayload",
+    "OpenMeteoAPIError",
+    "OpenMeteoBudgetError",
+    "OpenMeteoDeadlineError",
+    "OpenMeteoError",
+    "OpenMeteoResource",
+    "OpenMeteoResponseError",
+]
 
 DEFAULT_BASE_URL = "https://air-quality-api.open-meteo.com"
 API_PATH = "/v1/air-quality"
@@ -31,29 +63,6 @@ DEFAULT_VARIABLES = [
     "us_aqi",
     "us_aqi_pm2_5",
 ]
-RETRY_STATUSES = (429, 500, 502, 503, 504)
-TRANSIENT_ERRORS = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.Timeout,
-)
-
-
-class OpenMeteoError(RuntimeError):
-    """Open-Meteo could not be used; the message says why (never containing the API key)."""
-
-
-class OpenMeteoAPIError(OpenMeteoError):
-    """Open-Meteo answered with an error status; `reason` is the API's own explanation."""
-
-    def __init__(self, message: str, status_code: int, reason: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.reason = reason
-
-
-class OpenMeteoResponseError(OpenMeteoError):
-    """The response does not have the documented shape."""
 
 
 class LocationLike(Protocol):
@@ -65,31 +74,14 @@ class LocationLike(Protocol):
 
 
 @dataclass(frozen=True)
-class LocationPayload:
-    """The API item of one location for one request, kept as its JSON text.
-
-    Text takes a fraction of the memory of parsed lists of floats: 100 locations x 22 months
-    are about 130 MB of text, Spark parses it.
-    """
-
-    location_key: str
-    start_date: date
-    end_date: date
-    source: str
-    body: str
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The item parsed (for inspection; the pipeline hands `body` to Spark)."""
-        return json.loads(self.body)
-
-
-@dataclass(frozen=True)
 class FetchResult:
-    """Items fetched (for a range, or one request), and the HTTP calls it took (retries included)."""
+    """Items fetched (for a range, or one request), the HTTP attempts and weighted calls it took."""
 
     items: tuple[LocationPayload, ...]
     api_calls: int
+    weighted_calls: float = 0.0
+    # When the server made the answer: hours after it are forecasts.
+    fetched_at: datetime | None = None
 
 
 def date_chunks(start: date, end: date, max_days: int) -> Iterator[tuple[date, date]]:
@@ -101,8 +93,9 @@ def date_chunks(start: date, end: date, max_days: int) -> Iterator[tuple[date, d
         cursor = last + timedelta(days=1)
 
 
-def _body_excerpt(response: requests.Response, limit: int = 200) -> str:
-    return response.text[:limit].replace("\n", " ")
+def coordinate(value: float) -> str:
+    """A coordinate in full, positional (`105.8542`, never `105.854` or `1e-05`)."""
+    return format(Decimal(repr(float(value))), "f")
 
 
 class OpenMeteoResource(dg.ConfigurableResource):
@@ -117,108 +110,140 @@ class OpenMeteoResource(dg.ConfigurableResource):
     hourly_variables: list[str] = Field(
         default_factory=lambda: list(DEFAULT_VARIABLES), description="Hourly variables requested."
     )
-    timeout_seconds: float = Field(default=30.0, description="Read timeout per request.")
-    max_retries: int = Field(default=5, description="Retries on 429 / 5xx / connection errors.")
+    rate_limits: str = Field(
+        default=DEFAULT_RATE_LIMITS,
+        description="Weighted calls per window, e.g. 600/min,5000/h,10000/d, or off "
+        "(AQI_OPEN_METEO_RATE_LIMITS).",
+    )
+    budget_reserve: float = Field(
+        default=DEFAULT_RESERVE,
+        description="Share of the hour's and the day's budget a backfill leaves to the refresh.",
+    )
+    ledger_path: str | None = Field(
+        default=None,
+        description="SQLite file of the budget shared by every run of the instance; "
+        "unset: this process only.",
+    )
+    deadline_seconds: float = Field(
+        default=3600.0,
+        description="Longest one request may take, budget waits and retries included "
+        "(AQI_OPEN_METEO_DEADLINE).",
+    )
+    rate_window_scale: float = Field(
+        default=1.0, description="Shortens every limit window by this factor (tests)."
+    )
+    timeout_seconds: float = Field(default=30.0, description="Read timeout per attempt.")
+    max_retries: int = Field(default=5, description="Retries of transient failures (5xx, resets).")
     backoff_factor: float = Field(default=0.5, description="Exponential backoff base (seconds).")
-    max_locations_per_call: int = Field(default=50, description="Locations batched into one call.")
-    max_days_per_call: int = Field(default=92, description="Days requested in one call.")
+    max_locations_per_call: int = Field(default=50, description="Most locations in one call.")
+    max_days_per_call: int = Field(default=92, description="Most days in one call.")
 
     _session: requests.Session | None = PrivateAttr(default=None)
+    _ledger: BudgetLedger | None = PrivateAttr(default=None)
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL without credentials: what sources, logs and errors show."""
+        return public_url(self.base_url).rstrip("/")
+
+    def limits(self) -> RateLimits:
+        """The limits in force (`rate_limits` parsed)."""
+        return RateLimits.parse(self.rate_limits, self.rate_window_scale)
+
+    def ledger(self) -> BudgetLedger:
+        """The budget ledger of this API host."""
+        if self._ledger is None:
+            self._ledger = BudgetLedger(self.ledger_path, self.public_base_url, self.limits())
+        return self._ledger
 
     def _http(self) -> requests.Session:
         if self._session is None:
-            retry = Retry(
-                total=self.max_retries,
-                connect=self.max_retries,
-                read=self.max_retries,
-                status=self.max_retries,
-                backoff_factor=self.backoff_factor,
-                status_forcelist=RETRY_STATUSES,
-                allowed_methods=frozenset({"GET"}),
-                respect_retry_after_header=True,
-                raise_on_status=False,
-            )
-            session = requests.Session()
-            session.mount("http://", HTTPAdapter(max_retries=retry))
-            session.mount("https://", HTTPAdapter(max_retries=retry))
-            self._session = session
+            _, auth = split_credentials(self.base_url)
+            protect(self.api_key, *(auth or ()))
+            # No urllib3 Retry: ApiCall is the one retry loop, so attempts are counted and
+            # bounded by the deadline.
+            self._session = requests.Session()
         return self._session
 
     def _params(self, locations: Sequence[LocationLike], start: date, end: date) -> dict[str, str]:
         return {
-            "latitude": ",".join(f"{loc.latitude:g}" for loc in locations),
-            "longitude": ",".join(f"{loc.longitude:g}" for loc in locations),
+            "latitude": ",".join(coordinate(loc.latitude) for loc in locations),
+            "longitude": ",".join(coordinate(loc.longitude) for loc in locations),
             "hourly": ",".join(self.hourly_variables),
             "start_date": start.isoformat(),
             "end_date": end.isoformat(),
             "timezone": "GMT",
         }
 
-    def _get(self, params: dict[str, str], source: str) -> tuple[Any, int]:
-        """One logical GET (urllib3 retries statuses; this loop retries broken bodies)."""
-        query = dict(params, apikey=self.api_key) if self.api_key else params
-        url = f"{self.base_url.rstrip('/')}{API_PATH}"
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                response = self._http().get(url, params=query, timeout=(10, self.timeout_seconds))
-                text = response.text
-                break
-            except TRANSIENT_ERRORS as exc:
-                if attempts > self.max_retries:
-                    raise OpenMeteoError(
-                        f"Open-Meteo unreachable after {attempts} attempts ({type(exc).__name__}). "
-                        f"Request: {source}"
-                    ) from None
-                time.sleep(self.backoff_factor * 2 ** (attempts - 1))
-        calls = (
-            attempts + len(response.raw.retries.history)
-            if response.raw and response.raw.retries
-            else attempts
+    def plan(self, locations: Sequence[LocationLike], start: date, end: date) -> FetchPlan:
+        """The requests for days start..end (inclusive), placed in the budget's current windows."""
+        limits = self.limits()
+        used = None if limits.off else self.ledger().usage(time.time())
+        return plan_fetch(
+            locations,
+            start,
+            end,
+            self.hourly_variables,
+            limits,
+            reserve=self.budget_reserve,
+            max_locations_per_call=self.max_locations_per_call,
+            max_days_per_call=self.max_days_per_call,
+            used=used,
         )
-        if response.status_code != 200:
-            reason = _error_reason(text)
-            if response.status_code in RETRY_STATUSES:
-                raise OpenMeteoAPIError(
-                    f"Open-Meteo still answered HTTP {response.status_code} after {self.max_retries} "
-                    f"retries: {reason}. Request: {source}",
-                    response.status_code,
-                    reason,
-                )
-            raise OpenMeteoAPIError(
-                f"Open-Meteo rejected the request (HTTP {response.status_code}): {reason}. Request: {source}",
-                response.status_code,
-                reason,
-            )
-        try:
-            return json.loads(text), calls
-        except json.JSONDecodeError:
-            raise OpenMeteoResponseError(
-                f"Open-Meteo response is not valid JSON: {text[:200]!r}. Request: {source}"
-            ) from None
 
     def fetch_requests(
-        self, locations: Sequence[LocationLike], start: date, end: date
+        self,
+        locations: Sequence[LocationLike],
+        start: date,
+        end: date,
+        plan: FetchPlan | None = None,
     ) -> Iterator[FetchResult]:
         """Hourly series of every location for days start..end (inclusive), one request at a time.
 
         Each answer can be handed on (to Spark) before the next is asked for, so memory holds
-        one request's answer, not the range's.
+        one request's answer, not the range's. `plan` defaults to `self.plan(...)`.
         """
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
+        plan = plan or self.plan(locations, start, end)
         logger = dg.get_dagster_logger()
-        for first in range(0, len(locations), self.max_locations_per_call):
-            batch = list(locations[first : first + self.max_locations_per_call])
-            for chunk_start, chunk_end in date_chunks(start, end, self.max_days_per_call):
-                params = self._params(batch, chunk_start, chunk_end)
-                source = f"{self.base_url.rstrip('/')}{API_PATH}?{urlencode(params)}"
-                body, used = self._get(params, source)
-                logger.debug(f"Open-Meteo: {len(batch)} locations {chunk_start}..{chunk_end}")
-                items = tuple(_match(body, batch, chunk_start, chunk_end, source))
-                del body  # the parsed answer is several times the size of its items' text
-                yield FetchResult(items=items, api_calls=used)
+        clean_base, auth = split_credentials(self.base_url)
+        url = f"{clean_base.rstrip('/')}{API_PATH}"
+        policy = CallPolicy(
+            deadline_seconds=self.deadline_seconds,
+            timeout_seconds=self.timeout_seconds,
+            max_retries=self.max_retries,
+            backoff_factor=self.backoff_factor,
+            time_scale=self.rate_window_scale,
+        )
+        reserve = plan.reserve if plan.bulk else 0.0
+        for index, request in enumerate(plan.requests):
+            batch = list(locations[request.first_location : request.stop_location])
+            params = self._params(batch, request.first_day, request.last_day)
+            source = f"{self.public_base_url}{API_PATH}?{urlencode(params)}"
+            query = dict(params, apikey=self.api_key) if self.api_key else params
+            rest = plan.requests[index:]
+            need = Need(request.weight, reserve, sum(r.weight for r in rest), len(rest))
+            call = ApiCall(self._http(), url, query, source, self.ledger(), policy, need, auth)
+            text, attempts = call.run()
+            logger.debug(
+                f"Open-Meteo: {len(batch)} locations {request.first_day}..{request.last_day}, "
+                f"{request.weight:,.1f} weighted calls, {attempts} attempts"
+            )
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError:
+                raise OpenMeteoResponseError(
+                    f"Open-Meteo response is not valid JSON: {text[:200]!r}. Request: {source}"
+                ) from None
+            del text
+            keys = [loc.key for loc in batch]
+            items = match_items(
+                body, keys, self.hourly_variables, request.first_day, request.last_day, source
+            )
+            del body  # the parsed answer is several times the size of its items' text
+            fetched_at = answer_instant(call.answer_date)
+            yield FetchResult(tuple(items), attempts, request.weight, fetched_at)
 
     def fetch_hourly(
         self, locations: Sequence[LocationLike], start: date, end: date
@@ -228,51 +253,5 @@ class OpenMeteoResource(dg.ConfigurableResource):
         return FetchResult(
             items=tuple(item for answer in answers for item in answer.items),
             api_calls=sum(answer.api_calls for answer in answers),
+            weighted_calls=sum(answer.weighted_calls for answer in answers),
         )
-
-
-def _error_reason(text: str) -> str:
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
-        return text[:200] or "empty body"
-    if isinstance(body, dict) and body.get("reason"):
-        return str(body["reason"])
-    return text[:200]
-
-
-def _match(
-    body: Any, batch: Sequence[LocationLike], start: date, end: date, source: str
-) -> list[LocationPayload]:
-    """Pair items with locations by order / location_id (never by the grid-snapped coordinates)."""
-    items = body if isinstance(body, list) else [body]
-    if len(items) != len(batch):
-        raise OpenMeteoResponseError(
-            f"Open-Meteo returned {len(items)} items for {len(batch)} locations. Request: {source}"
-        )
-    matched = []
-    for index, (item, location) in enumerate(zip(items, batch, strict=True)):
-        if not isinstance(item, dict):
-            raise OpenMeteoResponseError(f"Item {index} is not a JSON object. Request: {source}")
-        if item.get("location_id", 0) != index:
-            raise OpenMeteoResponseError(
-                f"Item {index} carries location_id {item.get('location_id')}; expected {index}. Request: {source}"
-            )
-        hourly = item.get("hourly")
-        if not isinstance(hourly, dict) or not isinstance(hourly.get("time"), list):
-            raise OpenMeteoResponseError(
-                f"Item for '{location.key}' has no hourly.time block. Request: {source}"
-            )
-        if not hourly["time"]:
-            raise OpenMeteoResponseError(
-                f"Open-Meteo returned no hours for '{location.key}' {start}..{end}. Request: {source}"
-            )
-        lengths = {k: len(v) for k, v in hourly.items() if isinstance(v, list)}
-        uneven = {k: n for k, n in lengths.items() if n != len(hourly["time"])}
-        if uneven:
-            raise OpenMeteoResponseError(
-                f"Hourly arrays of '{location.key}' differ in length from time ({len(hourly['time'])}): "
-                f"{uneven}. Request: {source}"
-            )
-        matched.append(LocationPayload(location.key, start, end, source, json.dumps(item)))
-    return matched

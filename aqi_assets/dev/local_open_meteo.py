@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from aqi_assets.dev.answer_faults import ANSWER_FAULTS, spoil
+from aqi_assets.dev.local_rate_limit import LocalRateLimiter, hang
 from aqi_assets.dev.model_runs import META_PATH, ModelClock, horizon_hour, meta_json, revise
 
 HISTORY_START = date(2022, 8, 1)
@@ -44,7 +46,16 @@ UNITS = {
     "us_aqi": "USAQI",
     "us_aqi_pm2_5": "USAQI",
 }
-FAULT_KINDS = {"status", "delay", "reset", "malformed_json", "wrong_length", "empty_hourly"}
+FAULT_KINDS = {
+    "status",
+    "delay",
+    "reset",
+    "malformed_json",
+    "wrong_length",
+    "empty_hourly",
+    "hang",
+    *ANSWER_FAULTS,
+}
 
 
 def snap(value: float, step: float) -> float:
@@ -168,6 +179,8 @@ class LocalOpenMeteo:
         # False answers meta.json with 404, as a server without model metadata would.
         self.meta_available = True
         self.api_key = api_key
+        # Open-Meteo's limiter, off until `server.limiter.configure("600/min,...")`.
+        self.limiter = LocalRateLimiter()
         self._lock = threading.Lock()
         self._faults: deque[dict[str, Any]] = deque()
         self._permanent: dict[str, Any] | None = None
@@ -202,7 +215,8 @@ class LocalOpenMeteo:
         """Queue faults, one per coming call; `permanent=True` repeats the single fault forever.
 
         Kinds: {"kind": "status", "status": 429, "retry_after": 1}, {"kind": "delay", "seconds": 2},
-        {"kind": "reset"}, {"kind": "malformed_json"}, {"kind": "wrong_length"}, {"kind": "empty_hourly"}.
+        {"kind": "reset"}, {"kind": "malformed_json"}, {"kind": "wrong_length"}, {"kind": "empty_hourly"},
+        {"kind": "hang", "seconds": 30} (accept the connection, never answer).
         """
         unknown = [f for f in faults if f.get("kind") not in FAULT_KINDS]
         if unknown:
@@ -246,7 +260,7 @@ class LocalOpenMeteo:
     def plain_answer(self, path: str) -> tuple[int, Any] | None:
         """The answer of a path that is not an API call (stats, model metadata), else None."""
         if path == "/_control/stats":
-            return 200, {"calls": self.calls}
+            return 200, {"calls": self.calls, "limiter": self.limiter.stats()}
         if path == META_PATH:
             if not self.meta_available:
                 return 404, {"error": True, "reason": f"Not found: {path}"}
@@ -363,8 +377,15 @@ def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
                 return self._json(fault["status"], {"error": True, "reason": reason}, headers)
             if fault and fault["kind"] == "delay":
                 time.sleep(float(fault.get("seconds", 1)))
+            if fault and fault["kind"] == "hang":
+                self.close_connection = True
+                return hang(float(fault.get("seconds", 30)))
+            refusal = server.limiter.refusal()
+            if refusal:
+                return self._json(429, {"error": True, "reason": refusal})
             try:
                 body = server.answer(query)
+                server.limiter.count(query)
             except ApiError as exc:
                 return self._json(exc.status, {"error": True, "reason": exc.reason})
             if fault and fault["kind"] == "malformed_json":
@@ -374,6 +395,8 @@ def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
             if fault and fault["kind"] == "empty_hourly":
                 for item in body if isinstance(body, list) else [body]:
                     item["hourly"] = {k: [] for k in item["hourly"]}
+            if fault and fault["kind"] in ANSWER_FAULTS:
+                body = spoil(body, fault)
             if fault and fault["kind"] == "reset":
                 return self._reset_mid_body(json.dumps(body).encode())
             return self._json(200, body)
@@ -414,8 +437,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--now", type=datetime.fromisoformat, help="freeze the model clock, e.g. 2026-03-10T09:30Z"
     )
+    parser.add_argument(
+        "--rate-limits", default="off", help="Open-Meteo's limits, e.g. 600/min,5000/h,10000/d"
+    )
     args = parser.parse_args(argv)
     server = LocalOpenMeteo(args.host, args.port, now=args.now).start()
+    server.limiter.configure(args.rate_limits)
     print(f"Local Open-Meteo serving at {server.base_url}", flush=True)
     try:
         while True:

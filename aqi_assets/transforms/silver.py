@@ -79,12 +79,14 @@ def rank_bronze(bronze: DataFrame, known_locations: list[str]) -> DataFrame:
 
     Valid rows are deduplicated on (location_key, ts_utc) keeping the latest ingest (then the
     highest batch id and row hash, so ties resolve the same way every time); the losers get
-    `duplicate_superseded`. Persist the result to split it without ranking twice.
+    `duplicate_superseded`. Only valid rows compete: a later invalid reading is rejected for
+    its own reason and never supersedes an earlier valid one. Persist the result to split it
+    without ranking twice.
     """
-    latest_first = Window.partitionBy("location_key", "ts_utc").orderBy(
+    validated = bronze.withColumn("reason", rejection_reason(known_locations))
+    latest_first = Window.partitionBy("location_key", "ts_utc", F.col("reason").isNull()).orderBy(
         F.col("ingested_at").desc(), F.col("batch_id").desc(), F.col("row_hash").desc()
     )
-    validated = bronze.withColumn("reason", rejection_reason(known_locations))
     return validated.withColumn(
         "reason",
         F.when(F.col("reason").isNotNull(), F.col("reason")).when(
