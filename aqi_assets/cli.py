@@ -8,9 +8,13 @@ import sys
 from collections.abc import Callable
 from datetime import date
 
+from aqi_assets import registry
 from aqi_assets.cli_backfill import Progress, backfill_tracker, launch_backfill, launch_range_run
+from aqi_assets.cli_plan import INGEST_ASSETS, backfill_plan, calls_the_api, over_budget
 from aqi_assets.cli_progress import follow
 from aqi_assets.cli_queries import DEFAULT_URL, DagsterApi, DagsterApiError
+from aqi_assets.reference import ReferenceDataError
+from aqi_assets.settings import SettingsError, load_settings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,6 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="launch one run over the range through the run queue (the UI's 'Launch as: Single "
         "run') instead of a backfill the daemon picks up on its next 30 s tick",
     )
+    backfill.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the Open-Meteo plan (requests, weighted calls, limits, shortest time) and exit",
+    )
+    backfill.add_argument(
+        "--yes",
+        action="store_true",
+        help="launch even when the plan needs more than the hour's or the day's API budget",
+    )
     archive = commands.add_parser(
         "jvm-archive",
         help="build the Spark driver's class-data-sharing archive (faster JVM start per run)",
@@ -47,6 +61,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     archive.add_argument("--path", default=None, help="archive file (default: AQI_JVM_ARCHIVE)")
     archive.add_argument("--force", action="store_true", help="rebuild even if it exists")
     return parser.parse_args(argv)
+
+
+def check_plan(args: argparse.Namespace, select: list[str] | None) -> int | None:
+    """Show the Open-Meteo plan; an exit code when nothing is to be launched, else None."""
+    if not calls_the_api(select):
+        if args.dry_run:
+            print(f"No Open-Meteo requests: the selection has none of {', '.join(INGEST_ASSETS)}.")
+            return 0
+        return None
+    plan = backfill_plan(load_settings(), args.start, args.end)
+    print(plan.describe(), file=sys.stdout if args.dry_run else sys.stderr)
+    if args.dry_run:
+        return 0
+    budget = over_budget(plan)
+    if budget and not args.yes:
+        print(
+            f"error: this backfill needs more than {budget} API budget: nothing was launched. "
+            "Re-run with --yes to launch it anyway (it waits for the budget as planned), "
+            "or backfill a shorter range.",
+            file=sys.stderr,
+        )
+        return 2
+    return None
 
 
 def run_backfill(args: argparse.Namespace, select: list[str] | None) -> int:
@@ -85,6 +122,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: end {args.end} is before start {args.start}", file=sys.stderr)
         return 2
     select = [key.strip() for key in args.select.split(",") if key.strip()] if args.select else None
+    unknown = sorted(set(select or ()) - set(registry.BY_ASSET))
+    if unknown:
+        print(
+            f"error: unknown assets {unknown}; known: {sorted(registry.BY_ASSET)}", file=sys.stderr
+        )
+        return 2
+    try:
+        refused = check_plan(args, select)
+    except (SettingsError, ReferenceDataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if refused is not None:
+        return refused
     try:
         return run_backfill(args, select)
     except DagsterApiError as exc:
