@@ -21,8 +21,9 @@ from aqi_assets.registry import (
     asset_args,
 )
 from aqi_assets.transforms.aqi import AqiTable
-from aqi_assets.transforms.daily import city_daily
+from aqi_assets.transforms.daily import city_daily, day_finality
 from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
+from aqi_assets.transforms.fetch_flags import carried_flags, past_hours
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -77,7 +78,10 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
 
     @dg.asset(
         deps=[SILVER_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key, DIM_TIME.key],
-        description=f"Star-schema fact per location and hour ({FACT_HOURLY.table}).",
+        description=(
+            f"Star-schema fact per location and hour ({FACT_HOURLY.table}); `is_forecast` marks "
+            "today's hours that had not happened when fetched."
+        ),
         **asset_args(FACT_HOURLY, partitions_def),
     )
     @gated
@@ -98,14 +102,21 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             warnings=lambda write, _: [checks.row_count_drop(FACT_HOURLY, write)],
         )
         return publish_window(
-            spark, FACT_HOURLY, silver.select(*FACT_HOURLY_COLUMNS), start, end, audit=audit
+            spark,
+            FACT_HOURLY,
+            silver.select(*FACT_HOURLY_COLUMNS, carried_flags(silver)[0]),
+            start,
+            end,
+            audit=audit,
         )
 
     @dg.asset(
         deps=[FACT_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key],
         description=(
-            "Per location and UTC day: avg/max/min PM2.5, avg/max hourly AQI, daily_aqi (AQI of the "
-            "24-hour mean PM2.5) and the hours spent in each AQI category."
+            "Per location and UTC day, from the hours that have happened: avg/max/min PM2.5, "
+            "avg/max hourly AQI, daily_aqi (AQI of the 24-hour mean PM2.5, null under 18 hours "
+            "with PM2.5), hours_with_pm25, the hours spent in each AQI category and is_final "
+            "(fetched from a model run started after the day's end)."
         ),
         **asset_args(FACT_CITY_DAILY, partitions_def),
     )
@@ -126,10 +137,10 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 checks.unique(*FACT_CITY_DAILY.keys),
                 checks.not_null(*FACT_CITY_DAILY.keys),
                 *dimension_checks(spark, start, end, with_time=False),
-                checks.total_hours_match(silver),
+                checks.total_hours_match(past_hours(silver)),
             ],
         )
-        df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints))
+        df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints), day_finality(silver))
         return publish_window(spark, FACT_CITY_DAILY, df, start.date(), end.date(), audit=audit)
 
     @dg.asset(
@@ -147,7 +158,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
         session = spark.spark_session
-        hourly = read(spark, FACT_HOURLY).select("location_key", "ts_utc", "aqi")
+        hourly = past_hours(read(spark, FACT_HOURLY)).select("location_key", "ts_utc", "aqi")
         name = spark.table(*FACT_EPISODE.table)
         old = (
             session.table(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import zoneinfo
 from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from pathlib import Path
@@ -18,12 +19,13 @@ class ReferenceDataError(ValueError):
 
 @dataclass(frozen=True)
 class Location:
-    """One monitored place: a stable key plus the coordinates sent to Open-Meteo."""
+    """One monitored place: a stable key, the coordinates sent to Open-Meteo, its IANA time zone."""
 
     key: str
     name: str
     latitude: float
     longitude: float
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,19 @@ def _field(row: dict, name: str, origin: str, index: int, kind: type) -> object:
     return value
 
 
+def _time_zone(row: dict, origin: str, key: str) -> str:
+    """The location's IANA time zone (its local calendar days); UTC when the file gives none."""
+    zone = row.get("time_zone", "UTC")
+    try:
+        zoneinfo.ZoneInfo(str(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ReferenceDataError(
+            f"{origin}: location '{key}' has an unknown time_zone {zone!r}; use an IANA name "
+            "such as 'Asia/Ho_Chi_Minh'."
+        ) from None
+    return str(zone)
+
+
 def load_locations(path: Path | str | None = None) -> list[Location]:
     """Load and validate locations (unique keys, coordinates in range); None means the shipped 3 cities."""
     rows, origin = _read_json_list(Path(path) if path else None, SHIPPED_LOCATIONS, "locations")
@@ -94,7 +109,8 @@ def load_locations(path: Path | str | None = None) -> list[Location]:
                 f"{origin}: location key '{key}' appears more than once; keys must be unique."
             )
         seen.add(key)
-        locations.append(Location(key=key, name=str(name), latitude=lat, longitude=lon))
+        zone = _time_zone(row, origin, key)
+        locations.append(Location(key, str(name), lat, lon, zone))
     return locations
 
 

@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StructType
 
 from resources.pyspark_compat import current_snapshot, is_unpartitioned
+from resources.schema_evolution import add_new_columns
 
 # The fanout writer keeps one open Parquet writer per partition in every task, which a long
 # backfill cannot afford on a small heap; without it each task's rows are sorted by partition
@@ -67,8 +68,12 @@ def check_schema(table: str, existing: StructType, incoming: StructType) -> None
 def ensure_table(
     spark: SparkSession, table: str, schema: StructType, partitioned_by: Column | None
 ) -> None:
-    """Create the namespace and an empty Iceberg table when missing; check the schema otherwise."""
+    """Create the namespace and an empty Iceberg table when missing; check the schema otherwise.
+
+    Columns the frame adds are added to the table first (older rows read them as null).
+    """
     if spark.catalog.tableExists(table):
+        add_new_columns(spark, table, schema)
         check_schema(table, spark.table(table).schema, schema)
         return
     namespace = table.rsplit(".", 1)[0]
@@ -173,7 +178,8 @@ def replace_window(
             ).where(rewritten & ~window)
             # Counted while the write reads them, not by a Spark job of its own.
             counted = carried.observe(carried_seen, F.count(F.lit(1)).alias("rows"))
-            guarded = guarded.unionByName(counted)
+            # A snapshot from before a column was added lacks it: its rows carry null.
+            guarded = guarded.unionByName(counted, allowMissingColumns=True)
     guarded.writeTo(table).options(**options).overwrite(rewritten)
     carried_rows = _carried_rows(carried, carried_seen)
     result = last_commit(spark, table)

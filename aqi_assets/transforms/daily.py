@@ -1,4 +1,4 @@
-"""Hourly facts -> one row per location and UTC day."""
+"""Hourly facts -> one row per location and UTC day, from the hours that have happened."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi import AQI_CATEGORIES, AqiTable, aqi_column
+from aqi_assets.transforms.fetch_flags import past_hours
 
 AVG_DECIMALS = 3
+# EPA's 75 % rule (SPEC section 9): fewer hours with PM2.5 leave the day without a daily AQI.
+MIN_HOURS_FOR_DAILY_AQI = 18
 CATEGORY_COLUMNS = (
     "hours_good",
     "hours_moderate",
@@ -18,12 +21,26 @@ CATEGORY_COLUMNS = (
 )
 
 
-def city_daily(hourly: DataFrame, aqi_table: AqiTable) -> DataFrame:
+def day_finality(silver: DataFrame) -> DataFrame:
+    """(location_key, date_key, is_final): every hour of the day was fetched from a model run
+    started at or after the day's end; an hour of unknown run leaves the day open."""
+    day_end = F.to_timestamp(F.date_add(F.to_date(F.col("ts_utc")), 1))
+    final_hour = F.coalesce(F.col("model_run_at") >= day_end, F.lit(False))
+    return silver.groupBy("location_key", "date_key").agg(F.bool_and(final_hour).alias("is_final"))
+
+
+def city_daily(
+    hourly: DataFrame, aqi_table: AqiTable, finality: DataFrame | None = None
+) -> DataFrame:
     """Daily PM2.5 / AQI statistics, `daily_aqi` from the 24-hour mean and hours per AQI category.
 
-    Hours with a null AQI count in `total_hours` but in no category. Averages are rounded to
-    3 decimals so the result does not depend on the order Spark sums in (cluster vs local).
+    Only past hours count (forecast hours of today are left out). Hours with a null AQI count in
+    `total_hours` but in no category; `daily_aqi` needs MIN_HOURS_FOR_DAILY_AQI hours with
+    PM2.5. `finality` (`day_finality`) gives `is_final`; a day missing from it is not final.
+    Averages are rounded to 3 decimals so the result does not depend on the order Spark sums
+    in (cluster vs local).
     """
+    hourly = past_hours(hourly)
     per_category = [
         F.count(F.when(F.col("aqi").between(low, high), 1)).cast("int").alias(column)
         for column, (_, low, high) in zip(CATEGORY_COLUMNS, AQI_CATEGORIES, strict=True)
@@ -35,8 +52,14 @@ def city_daily(hourly: DataFrame, aqi_table: AqiTable) -> DataFrame:
         F.round(F.avg("aqi"), AVG_DECIMALS).alias("avg_aqi"),
         F.max("aqi").alias("max_aqi"),
         F.count("*").cast("int").alias("total_hours"),
+        F.count("pm25").cast("int").alias("hours_with_pm25"),
         *per_category,
     )
+    if finality is not None:
+        daily = daily.join(finality, ["location_key", "date_key"], "left")
+    else:
+        daily = daily.withColumn("is_final", F.lit(None).cast("boolean"))
+    complete = F.col("hours_with_pm25") >= MIN_HOURS_FOR_DAILY_AQI
     return daily.select(
         "location_key",
         "date_key",
@@ -46,7 +69,9 @@ def city_daily(hourly: DataFrame, aqi_table: AqiTable) -> DataFrame:
         "min_pm25",
         "avg_aqi",
         F.col("max_aqi").cast("int").alias("max_aqi"),
-        aqi_column(F.col("avg_pm25"), aqi_table).alias("daily_aqi"),
+        F.when(complete, aqi_column(F.col("avg_pm25"), aqi_table)).alias("daily_aqi"),
         "total_hours",
         *CATEGORY_COLUMNS,
+        "hours_with_pm25",
+        F.coalesce(F.col("is_final"), F.lit(False)).alias("is_final"),
     )

@@ -29,9 +29,14 @@ def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int 
     """Episodes from hourly rows (location_key, ts_utc, aqi), computed whole across days.
 
     A missing hour or a null AQI ends a run. `is_ongoing` marks an episode whose last hour is
-    the location's last available hour (the newest row of that location, whatever its AQI).
+    the location's last hour with PM2.5 (a null AQI means no PM2.5). Give it past hours only
+    (`past_hours`): then no episode ends after the fetch instant.
     """
-    last_hour = hourly.groupBy("location_key").agg(F.max("ts_utc").alias("last_available"))
+    last_hour = (
+        hourly.where(F.col("aqi").isNotNull())
+        .groupBy("location_key")
+        .agg(F.max("ts_utc").alias("last_available"))
+    )
     hour_number = (F.unix_timestamp("ts_utc") / 3600).cast("long")
     high = hourly.where(F.col("aqi") >= aqi_threshold).withColumn("hour_number", hour_number)
     # Consecutive hours share hour_number - row_number: that difference names the island.

@@ -8,6 +8,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi import AqiTable, aqi_category_column, aqi_column
+from aqi_assets.transforms.fetch_flags import carried_flags
 
 # Open-Meteo variable -> silver column.
 POLLUTANT_COLUMNS: dict[str, str] = {
@@ -48,6 +49,8 @@ SILVER_COLUMNS = (
     "ingested_at",
     "batch_id",
     "row_hash",
+    "is_forecast",
+    "model_run_at",
 )
 DUPLICATE = "duplicate_superseded"
 
@@ -117,6 +120,7 @@ def split_ranked(
         "ingested_at",
         "batch_id",
         "row_hash",
+        *carried_flags(kept),
     )
     # The category reads the computed column: Spark keeps the projections apart rather than
     # evaluating the AQI expression twice per row.
