@@ -1,4 +1,9 @@
-"""The hourly refresh: declarative automation conditions and the sensor that evaluates them."""
+"""The hourly refresh: declarative automation conditions and the sensor that evaluates them.
+
+Ingestion itself (bronze_raw for today and the days not final yet, and the AQI forecast) is
+requested by the `ingest_open_days` sensor (aqi_assets/open_days.py): which days are final is
+instance metadata, which a declarative condition cannot read.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,40 @@ from datetime import timedelta
 
 import dagster as dg
 
+from aqi_assets.open_days import LOOKBACK_DAYS
 from aqi_assets.registry import BY_KEY, Refresh
 
-HOURLY_CRON = "5 * * * *"
-# During the first hours of a UTC day yesterday is re-ingested too, so late hours land.
-LATE_DATA_CRON = "5 0-5 * * *"
 REFERENCE_CRON = "15 0 * * *"
 TODAY = dg.AutomationCondition.in_latest_time_window()
-# "within 2 days of the end of the latest window" = the windows of today and yesterday.
-TODAY_AND_YESTERDAY = dg.AutomationCondition.in_latest_time_window(timedelta(days=2))
+# Today and every day the ingest sensor may still refresh (not final yet).
+OPEN_DAYS = dg.AutomationCondition.in_latest_time_window(timedelta(days=LOOKBACK_DAYS + 1))
 
 
-def ingest_condition() -> dg.AutomationCondition:
-    """Re-ingest today every hour, and yesterday as well in the first hours of the day."""
-    hourly = dg.AutomationCondition.cron_tick_passed(HOURLY_CRON, "UTC") & TODAY
-    late = dg.AutomationCondition.cron_tick_passed(LATE_DATA_CRON, "UTC") & TODAY_AND_YESTERDAY
-    return ((hourly | late) & ~dg.AutomationCondition.in_progress()).with_label(
-        "hourly: today (and yesterday early in the day)"
-    )
+def requested_by_ingest_sensor() -> None:
+    """No condition: the `ingest_open_days` sensor requests these tables."""
+    return None
 
 
 def follow_upstream_condition() -> dg.AutomationCondition:
-    """Follow upstream updates of today and yesterday, never past a failed blocking check."""
+    """Follow upstream updates of the days still refreshed, never past a failed blocking check."""
     return (
-        dg.AutomationCondition.eager().replace(TODAY, TODAY_AND_YESTERDAY)
+        dg.AutomationCondition.eager().replace(TODAY, OPEN_DAYS)
         & dg.AutomationCondition.all_deps_blocking_checks_passed()
-    ).with_label("after upstream (today and yesterday), blocking checks passed")
+    ).with_label("after upstream (days not final yet), blocking checks passed")
+
+
+def whole_history_condition() -> dg.AutomationCondition:
+    """Rebuild once any upstream updated and nothing upstream is running (the report).
+
+    An unpartitioned asset over daily partitions reads the whole history: `eager()` would wait
+    for every partition since the start to exist and to have passed its checks. A failed
+    blocking check leaves its table unchanged, so rebuilding after the others is safe.
+    """
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("after any upstream update, once nothing upstream is running")
 
 
 def reference_condition() -> dg.AutomationCondition:
@@ -43,16 +56,21 @@ def reference_condition() -> dg.AutomationCondition:
 
 
 CONDITIONS = {
-    Refresh.INGEST: ingest_condition,
+    Refresh.INGEST: requested_by_ingest_sensor,
+    Refresh.FORECAST: requested_by_ingest_sensor,
     Refresh.REFERENCE: reference_condition,
     Refresh.DOWNSTREAM: follow_upstream_condition,
     Refresh.CALENDAR: dg.AutomationCondition.on_missing,
 }
 
 
-def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition:
-    """The automation condition of one asset, by the refresh mode its table declares."""
-    return CONDITIONS[BY_KEY[spec.key].refresh]()
+def condition_for(spec: dg.AssetSpec) -> dg.AutomationCondition | None:
+    """The automation condition of one asset, by the refresh mode its table declares.
+
+    An asset that is not a table (the report) follows any update of its upstream.
+    """
+    table = BY_KEY.get(spec.key)
+    return CONDITIONS[table.refresh]() if table else whole_history_condition()
 
 
 def with_automation(assets: Sequence[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
@@ -73,5 +91,8 @@ def refresh_sensor(running: bool) -> dg.AutomationConditionSensorDefinition:
         if running
         else dg.DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=30,
-        description="Today's data hourly (yesterday too early in the day), downstream after upstream.",
+        description=(
+            "Downstream tables after their upstream updated (ingestion: ingest_open_days), "
+            "reference dimensions daily."
+        ),
     )

@@ -8,9 +8,11 @@ from aqi_assets.automation import refresh_sensor, with_automation
 from aqi_assets.bronze import build_bronze_raw
 from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
 from aqi_assets.facts import build_facts
+from aqi_assets.forecast import fact_aqi_forecast
 from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
 from aqi_assets.jobs import lakehouse_job
 from aqi_assets.maintenance import iceberg_maintenance, maintenance_schedule
+from aqi_assets.open_days import open_days_sensor
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
@@ -38,6 +40,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         dim_time,
         build_dim_date(partitions),
         *build_facts(partitions),
+        fact_aqi_forecast,
     ]
 
 
@@ -55,7 +58,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *build_freshness_checks(),
             *dg.build_column_schema_change_checks(assets=assets),
         ],
-        sensors=[refresh_sensor(settings.automation_on)],
+        sensors=[
+            refresh_sensor(settings.automation_on),
+            open_days_sensor(settings.automation_on),
+        ],
         jobs=[lakehouse_job(), iceberg_maintenance],
         schedules=[maintenance_schedule(settings.automation_on)],
         resources=resources_for(settings),

@@ -162,6 +162,17 @@ FACT_EPISODE = TableSpec(
     ),
 )
 
+# Not partitioned: the forecast hours never enter the partitioned tables.
+FACT_AQI_FORECAST = TableSpec(
+    asset="fact_aqi_forecast",
+    layer=Layer.GOLD,
+    iceberg_name="fact_aqi_forecast",
+    keys=HOUR_KEYS,
+    pool="iceberg_fact_aqi_forecast",
+    refresh=Refresh.FORECAST,
+    maintained=True,
+)
+
 TABLES: tuple[TableSpec, ...] = (
     BRONZE_RAW,
     SILVER_HOURLY,
@@ -173,6 +184,7 @@ TABLES: tuple[TableSpec, ...] = (
     FACT_HOURLY,
     FACT_CITY_DAILY,
     FACT_EPISODE,
+    FACT_AQI_FORECAST,
 )
 BY_ASSET: dict[str, TableSpec] = {t.asset: t for t in TABLES}
 BY_KEY: dict[dg.AssetKey, TableSpec] = {t.key: t for t in TABLES}

@@ -24,6 +24,7 @@ class Refresh(StrEnum):
     DOWNSTREAM = "downstream"  # rebuilt after its upstream updated
     REFERENCE = "reference"  # rebuilt daily from the reference files, or when missing
     CALENDAR = "calendar"  # built once for each new day, when its partition is missing
+    FORECAST = "forecast"  # re-fetched whole with every hourly ingest, beside today's partition
 
 
 class Check(StrEnum):

@@ -14,6 +14,7 @@ from aqi_assets.registry import (
     DIM_LOCATION,
     DIM_POLLUTANT,
     DIM_TIME,
+    FACT_AQI_FORECAST,
     FACT_HOURLY,
     SILVER_HOURLY,
     SILVER_REJECTS,
@@ -21,7 +22,6 @@ from aqi_assets.registry import (
 from aqi_assets.settings import load_settings
 
 TODAY = "2026-03-10"
-YESTERDAY = "2026-03-09"
 
 
 @pytest.fixture(scope="module")
@@ -59,20 +59,11 @@ def materialized(instance: dg.DagsterInstance, key: str, partition: str | None =
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
 
 
-def test_bronze_refreshes_today_every_hour(defs, instance) -> None:
+def test_ingestion_is_left_to_the_open_days_sensor(defs, instance) -> None:
+    """bronze_raw and the forecast have no condition: ingest_open_days requests them."""
     result = evaluate_pair(defs, instance, at(10, 0), at(10, 6))
-    assert requested(result, BRONZE_RAW.asset) == {TODAY}
-    quiet = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=result.cursor
-    )
-    assert requested(quiet, BRONZE_RAW.asset) == set()
-
-
-def test_yesterday_is_refreshed_in_the_early_hours(defs, instance) -> None:
-    early = evaluate_pair(defs, instance, at(2, 0), at(2, 6))
-    assert requested(early, BRONZE_RAW.asset) == {TODAY, YESTERDAY}
-    late = evaluate_pair(defs, instance, at(9, 0), at(9, 6))
-    assert requested(late, BRONZE_RAW.asset) == {TODAY}
+    assert requested(result, BRONZE_RAW.asset) == set()
+    assert requested(result, FACT_AQI_FORECAST.asset) == set()
 
 
 def report_check(instance: dg.DagsterInstance, name: str, passed: bool) -> None:
