@@ -16,6 +16,7 @@ from aqi_assets.open_days import open_days_sensor
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
+from aqi_assets.report.asset import air_quality_report
 from aqi_assets.settings import Settings, check_warehouse_writable, load_settings
 from aqi_assets.silver import build_silver
 from resources.spark_conf import require_java
@@ -41,6 +42,7 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         build_dim_date(partitions),
         *build_facts(partitions),
         fact_aqi_forecast,
+        air_quality_report,
     ]
 
 

@@ -74,7 +74,7 @@ def with_freshness_policies(assets: list[dg.AssetsDefinition]) -> list[dg.Assets
         dg.map_asset_specs(
             lambda spec: (
                 spec.replace_attributes(freshness_policy=FRESHNESS_POLICY)
-                if BY_KEY[spec.key].fresh
+                if spec.key in BY_KEY and BY_KEY[spec.key].fresh
                 else spec
             ),
             assets,

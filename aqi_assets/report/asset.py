@@ -1,0 +1,80 @@
+"""`air_quality_report`: the page of every city's air, rebuilt after the gold facts change."""
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from aqi_assets import registry
+from aqi_assets.pipeline_config import PipelineConfig
+from aqi_assets.report.data import load_report
+from aqi_assets.report.page import render, write_atomically
+from aqi_assets.report.summary import markdown
+from resources.lakehouse import LakehouseReader, TableNotFoundError
+
+AIR_QUALITY_REPORT = "air_quality_report"
+REPORT_KEY = dg.AssetKey(AIR_QUALITY_REPORT)
+REPORT_GROUP = "report"
+# The tables the page reads; the forecast joins the list once the registry declares it.
+_UPSTREAM = ("DIM_LOCATION", "FACT_HOURLY", "FACT_CITY_DAILY", "FACT_EPISODE", "FACT_AQI_FORECAST")
+UPSTREAM: tuple[registry.TableSpec, ...] = tuple(
+    spec for name in _UPSTREAM if (spec := getattr(registry, name, None)) is not None
+)
+
+
+class ReportFolder(dg.ConfigurableResource):
+    """Where the report page is written (`<AQI_HOME>/reports` by default)."""
+
+    path: str = Field(description="Folder of the report page; created when missing.")
+
+    def page(self) -> Path:
+        """The page's path."""
+        return Path(self.path).expanduser() / f"{AIR_QUALITY_REPORT}.html"
+
+
+@dg.asset(
+    name=AIR_QUALITY_REPORT,
+    group_name=REPORT_GROUP,
+    deps=[spec.key for spec in UPSTREAM],
+    kinds={"html"},
+    # One build at a time; the page is replaced atomically either way.
+    pool=AIR_QUALITY_REPORT,
+    description=(
+        "One self-contained HTML page (no network needed) with each city's current AQI, the last "
+        "7 days hour by hour over the EPA category bands, a calendar of daily AQI over the whole "
+        "history, the episodes of the last 30 days and the forecast's daily peaks; replaced "
+        "atomically under <AQI_HOME>/reports/. Its materialization summarises every city."
+    ),
+)
+def air_quality_report(
+    context: dg.AssetExecutionContext,
+    lakehouse: LakehouseReader,
+    pipeline: PipelineConfig,
+    report_folder: ReportFolder,
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    zones = {loc.key: getattr(loc, "time_zone", "UTC") for loc in pipeline.locations()}
+    try:
+        report = load_report(lakehouse, zones)
+    except TableNotFoundError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
+    path = report_folder.page()
+    size = write_atomically(path, render(report, datetime.now(UTC)))
+    seconds = round(time.perf_counter() - started, 3)
+    context.log.info(f"Report of {len(report.cities)} cities written to {path} ({size} bytes)")
+    headlines = [c.headline for c in report.cities if c.headline is not None]
+    # A number per run, so the UI plots the worst city's AQI over time.
+    worst = {"highest_aqi_now": max(headlines)} if headlines else {}
+    return dg.MaterializeResult(
+        metadata={
+            **worst,
+            "summary": dg.MetadataValue.md(markdown(report)),
+            "report_path": dg.MetadataValue.path(str(path)),
+            "as_of": report.as_of.isoformat() if report.as_of else "no data",
+            "cities": len(report.cities),
+            "page_bytes": size,
+            "build_seconds": seconds,
+        }
+    )
