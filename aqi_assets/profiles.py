@@ -53,6 +53,10 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "open_meteo": OpenMeteoResource(
             base_url=settings.open_meteo_url,
             api_key=dg.EnvVar(API_KEY_ENV) if settings.api_key_set else None,
+            rate_limits=settings.api_budget.rate_limits,
+            deadline_seconds=settings.api_budget.deadline_seconds,
+            budget_reserve=settings.api_budget.reserve,
+            ledger_path=settings.api_budget.ledger_path,
         ),
         "lakehouse": LakehouseReader(warehouse=settings.warehouse),
         "pipeline": PipelineConfig(

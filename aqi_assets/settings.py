@@ -12,7 +12,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import aqi_assets
+from resources.api_limits import DEFAULT_RATE_LIMITS, RateLimits
 from resources.jvm_archive import default_archive_path
+from resources.rate_budget import LEDGER_FILE
 from resources.spark_conf import SparkConfigError
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
@@ -45,6 +47,16 @@ class ClusterSizing:
 
 
 @dataclass(frozen=True)
+class ApiBudget:
+    """How the Open-Meteo client spends the API's budget (see docs/deployment.md)."""
+
+    rate_limits: str
+    deadline_seconds: float
+    reserve: float
+    ledger_path: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every knob of the code location, resolved from the environment."""
 
@@ -70,6 +82,7 @@ class Settings:
     jvm_archive: str | None
     short_run_max_days: int
     sizing: ClusterSizing
+    api_budget: ApiBudget
 
 
 def project_home() -> Path:
@@ -175,6 +188,34 @@ def check_warehouse_writable(warehouse: str) -> None:
         ) from None
 
 
+def _api_budget(env: dict[str, str], home: Path) -> ApiBudget:
+    limits = env.get("AQI_OPEN_METEO_RATE_LIMITS", DEFAULT_RATE_LIMITS)
+    try:
+        RateLimits.parse(limits)
+    except ValueError as exc:
+        raise SettingsError(f"AQI_OPEN_METEO_RATE_LIMITS: {exc}.") from None
+    numbers = {}
+    for name, default, low, high in (
+        ("AQI_OPEN_METEO_DEADLINE", "3600", 1.0, 7 * 86400.0),
+        ("AQI_OPEN_METEO_RESERVE", "0.1", 0.0, 0.9),
+    ):
+        raw = env.get(name, default)
+        try:
+            numbers[name] = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a number.") from None
+        if not low <= numbers[name] <= high:
+            raise SettingsError(f"{name}={raw} must be between {low:g} and {high:g}.")
+    # One ledger per Dagster instance: every run of it shares the API's budget.
+    instance = Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else home / ".cache"
+    return ApiBudget(
+        rate_limits=limits,
+        deadline_seconds=numbers["AQI_OPEN_METEO_DEADLINE"],
+        reserve=numbers["AQI_OPEN_METEO_RESERVE"],
+        ledger_path=str(instance / LEDGER_FILE),
+    )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Resolve and validate settings from `env` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -222,4 +263,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         jvm_archive=_jvm_archive(env, home),
         short_run_max_days=_int(env, "AQI_SHORT_RUN_MAX_DAYS", 7, 0),
         sizing=_sizing(env, profile),
+        api_budget=_api_budget(env, home),
     )

@@ -62,7 +62,20 @@ def test_transient_faults_are_retried_to_success(
         ({"kind": "malformed_json"}, "response is not valid JSON"),
         ({"kind": "wrong_length"}, "returned 2 items for 3 locations"),
         ({"kind": "empty_hourly"}, "returned no hours for 'hanoi'"),
+        (
+            {"kind": "drop_variable", "item": 1, "variable": "pm2_5"},
+            "answer for 'danang' 2024-02-01..2024-02-01 lacks the requested variable 'pm2_5'",
+        ),
+        (
+            {"kind": "null_variable", "item": 2, "variable": "dust"},
+            "answer for 'hcmc' 2024-02-01..2024-02-01 has null instead of the hourly series of 'dust'",
+        ),
+        (
+            {"kind": "short_series", "hours": 5},
+            "returned 19 hours for 'hanoi' 2024-02-01..2024-02-01",
+        ),
     ],
+    ids=["malformed", "wrong-length", "empty", "missing-variable", "null-variable", "short-series"],
 )
 def test_malformed_answers_fail_the_partition_and_change_nothing(
     landed, lakehouse_assets, pipeline_resources, open_meteo_server, fault, message
@@ -74,6 +87,7 @@ def test_malformed_answers_fail_the_partition_and_change_nothing(
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert message in failure.step_failure_data.error.message
+    assert "Request: http://127.0.0.1" in failure.step_failure_data.error.message
     assert pipeline_resources["lakehouse"].current_snapshot_id(*BRONZE_RAW.table) == landed
 
 

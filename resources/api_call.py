@@ -177,10 +177,10 @@ class ApiCall:
             state = f"Open-Meteo refused the request: its {name}'s budget is spent"
         return (
             f"Open-Meteo's budget is spent for this {name}: {state}. This request needs "
-            f"{self.need.weight:,.0f} weighted calls, the fetch {self.need.fetch_weight:,.0f} more "
-            f"in {self.need.fetch_requests} requests. It can resume at {_hhmm(until)}, in "
-            f"{until - self.policy.clock():,.0f} s, beyond the deadline "
-            f"({self.policy.deadline_seconds:,.0f} s, {DEADLINE_SETTING}): run it again then, "
+            f"{self.need.weight:,.1f} weighted calls; the fetch still needs "
+            f"{self.need.fetch_weight:,.1f} in {self.need.fetch_requests} requests. It can resume "
+            f"at {_hhmm(until)}, in {until - self.policy.clock():,.0f} s, beyond the deadline "
+            f"({self.policy.deadline_seconds:g} s, {DEADLINE_SETTING}): run it again then, "
             f"or raise {DEADLINE_SETTING}. Request: {self.source}"
         )
 
@@ -244,7 +244,7 @@ class ApiCall:
 
     def _deadline_passed(self, what: str) -> None:
         raise OpenMeteoDeadlineError(
-            f"Open-Meteo gave no answer within the deadline of {self.policy.deadline_seconds:,.0f} s "
+            f"Open-Meteo gave no answer within the deadline of {self.policy.deadline_seconds:g} s "
             f"({DEADLINE_SETTING}) after {self.attempts} attempts ({what}). Request: {self.source}"
         )
 

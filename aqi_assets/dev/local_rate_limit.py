@@ -46,6 +46,7 @@ class LocalRateLimiter:
         self._usage: dict[str, tuple[float, float]] = {}
         self.refused: dict[str, int] = {}
         self.peak: dict[str, float] = {}
+        self.served: list[tuple[float, float]] = []
 
     def configure(self, spec: str = "off", time_scale: float = 1.0) -> None:
         """Limits as `600/min,5000/h,10000/d` or `off`; usage and counters start again."""
@@ -54,6 +55,7 @@ class LocalRateLimiter:
             self._usage.clear()
             self.refused.clear()
             self.peak.clear()
+            self.served.clear()
 
     def _current(self, name: str, seconds: float, now: float) -> float:
         start, used = self._usage.get(name, (math.nan, 0.0))
@@ -74,6 +76,7 @@ class LocalRateLimiter:
         weight = query_weight(query)
         now = self._clock()
         with self._lock:
+            self.served.append((now, weight))
             for window in self._limits.windows:
                 used = self._current(window.name, window.seconds, now) + weight
                 self._usage[window.name] = (math.floor(now / window.seconds) * window.seconds, used)
@@ -82,6 +85,8 @@ class LocalRateLimiter:
 
     def stats(self) -> dict[str, object]:
         """Limits, refusals per window and the highest usage any window reached."""
+        if self._limits.off:
+            return {"limits": "off"}
         with self._lock:
             return {
                 "limits": self._limits.describe(),
