@@ -1,5 +1,5 @@
 """`aqi` console script: launch a partitioned backfill (or one run over the range) on a running
-Dagster instance and watch it; build the Spark driver's class archive."""
+Dagster instance and watch it."""
 
 from __future__ import annotations
 
@@ -54,12 +54,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="launch even when the plan needs more than the hour's or the day's API budget",
     )
-    archive = commands.add_parser(
-        "jvm-archive",
-        help="build the Spark driver's class-data-sharing archive (faster JVM start per run)",
-    )
-    archive.add_argument("--path", default=None, help="archive file (default: AQI_JVM_ARCHIVE)")
-    archive.add_argument("--force", action="store_true", help="rebuild even if it exists")
     return parser.parse_args(argv)
 
 
@@ -114,10 +108,6 @@ def run_backfill(args: argparse.Namespace, select: list[str] | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `aqi` console script; returns the process exit code."""
     args = parse_args(argv)
-    if args.command == "jvm-archive":
-        from aqi_assets.dev.jvm_archive import ensure_archive
-
-        return ensure_archive(args.path, args.force)
     if args.end < args.start:
         print(f"error: end {args.end} is before start {args.start}", file=sys.stderr)
         return 2

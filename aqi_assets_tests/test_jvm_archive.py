@@ -35,9 +35,9 @@ def run_python(code: str, timeout: float = 600) -> subprocess.CompletedProcess[s
 
 
 def aqi_jvm_archive(archive: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """`aqi jvm-archive --path archive`, as the bootstrap runs it."""
+    """`python -m aqi_assets.dev.jvm_archive --path archive`, as the bootstrap runs it."""
     return subprocess.run(
-        [Path(sys.executable).with_name("aqi"), "jvm-archive", "--path", str(archive)],
+        [sys.executable, "-m", "aqi_assets.dev.jvm_archive", "--path", str(archive)],
         cwd=ROOT,
         capture_output=True,
         text=True,

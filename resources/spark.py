@@ -74,7 +74,7 @@ class SparkIcebergResource(LazyPySparkResource):
     class_archive: str | None = Field(
         default=None,
         description="JVM class-data-sharing archive the driver maps at start (built by "
-        "`aqi jvm-archive`); ignored while the file does not exist.",
+        "`python -m aqi_assets.dev.jvm_archive`); ignored while the file does not exist.",
     )
     short_run_max_days: int = Field(
         default=7,
@@ -146,7 +146,8 @@ class SparkIcebergResource(LazyPySparkResource):
         get_dagster_logger().info(
             f"Spark application {context.applicationId} on {context.master} "
             f"(Spark UI: {context.uiWebUrl or 'disabled'}; driver class archive: "
-            f"{archive or 'none, build one with `aqi jvm-archive`'}; tuning: {tuning})"
+            f"{archive or 'none, build one with `python -m aqi_assets.dev.jvm_archive`'}; "
+            f"tuning: {tuning})"
         )
 
     def usable_class_archive(self) -> str | None:

@@ -27,4 +27,4 @@ export PATH="$VENV/bin:$PATH"
 export AQI_HOME="${AQI_HOME:-$ROOT}"
 # The Spark driver's class archive (resources/jvm_archive.py): built once per JDK and Spark, about
 # a minute; every run's JVM then starts faster. Runs work without it, so a failure only warns.
-aqi jvm-archive || echo "warning: no Spark driver class archive (runs start slower); retry with 'aqi jvm-archive'" >&2
+python -m aqi_assets.dev.jvm_archive || echo "warning: no Spark driver class archive (runs start slower); retry with '.venv/bin/python -m aqi_assets.dev.jvm_archive'" >&2
