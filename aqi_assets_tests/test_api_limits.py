@@ -76,7 +76,7 @@ def _seconds_left(window: float) -> float:
     return window - time.time() % window
 
 
-def test_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
+def test_two_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
     lakehouse_assets, pipeline_resources, limited
 ) -> None:
     scale = 1 / 20  # a 'minute' of 3 s
@@ -84,9 +84,8 @@ def test_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
     client = OpenMeteoResource(
         base_url=limited.base_url, rate_limits="10/min", rate_window_scale=scale
     )
-    first, last = date(2024, 1, 1), date(2024, 3, 31)
+    first, last = date(2024, 1, 1), date(2024, 2, 29)
     instance = dg.DagsterInstance.ephemeral()
-    began = time.monotonic()
     result = dg.materialize(
         lakehouse_assets,
         selection=[BRONZE_RAW.asset],
@@ -94,25 +93,23 @@ def test_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
         tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
         instance=instance,
     )
-    took = time.monotonic() - began
     reader = pipeline_resources["lakehouse"]
-    assert reader.row_count(*BRONZE_RAW.table) == 3 * 91 * 24
+    assert reader.row_count(*BRONZE_RAW.table) == 3 * 60 * 24
     table = reader.read_arrow(*BRONZE_RAW.table, selected_fields=("location_key", "time"))
     pairs = set(zip(table["location_key"].to_pylist(), table["time"].to_pylist(), strict=True))
-    assert len(pairs) == 3 * 91 * 24, "every location and hour exactly once"
+    assert len(pairs) == 3 * 60 * 24, "every location and hour exactly once"
     stats = limited.limiter.stats()
     assert stats["peak"]["minute"] <= 10, "the client never filled a window past its limit"
     assert sum(stats["refused"].values()) <= 1, "at most the occasional 429 at a window's edge"
     per_window = Counter(int(t // 3) for t, _ in limited.limiter.served)
-    assert len(limited.limiter.served) >= 5
+    assert len(limited.limiter.served) >= 3
     assert max(per_window.values()) <= 2, "two requests a window: paced, not bursted"
-    assert len(per_window) >= 3
-    assert took >= 3, "waited for at least one window"
+    assert len(per_window) >= 2
     event = result.asset_materializations_for_node(BRONZE_RAW.asset)[0]
-    assert event.metadata["weighted_calls"].value == pytest.approx(3 * 1.1 * 91 / 14, abs=0.2)
+    assert event.metadata["weighted_calls"].value == pytest.approx(3 * 1.1 * 60 / 14, abs=0.2)
     messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     [plan] = [m for m in messages if m.startswith("Open-Meteo fetch plan:")]
-    assert "3 locations \u00d7 91 days (2024-01-01..2024-03-31), 11 variables: 5 requests" in plan
+    assert "3 locations \u00d7 60 days (2024-01-01..2024-02-29), 11 variables: 3 requests" in plan
     assert "Limits: 10/min" in plan
 
 
