@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import aqi_assets
-from resources.api_limits import DEFAULT_RATE_LIMITS, RateLimits
+from resources.api_limits import RateLimits, default_limits
 from resources.jvm_archive import default_archive_path
 from resources.rate_budget import LEDGER_FILE
 from resources.spark_conf import SparkConfigError
@@ -188,8 +188,8 @@ def check_warehouse_writable(warehouse: str) -> None:
         ) from None
 
 
-def _api_budget(env: dict[str, str], home: Path) -> ApiBudget:
-    limits = env.get("AQI_OPEN_METEO_RATE_LIMITS", DEFAULT_RATE_LIMITS)
+def _api_budget(env: dict[str, str], home: Path, url: str) -> ApiBudget:
+    limits = env.get("AQI_OPEN_METEO_RATE_LIMITS") or default_limits(url)
     try:
         RateLimits.parse(limits)
     except ValueError as exc:
@@ -263,5 +263,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         jvm_archive=_jvm_archive(env, home),
         short_run_max_days=_int(env, "AQI_SHORT_RUN_MAX_DAYS", 7, 0),
         sizing=_sizing(env, profile),
-        api_budget=_api_budget(env, home),
+        api_budget=_api_budget(env, home, url),
     )

@@ -113,6 +113,26 @@ def test_two_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
     assert "Limits: 10/min" in plan
 
 
+def test_a_minute_limit_429_waits_for_the_next_minute_and_is_no_retry(limited) -> None:
+    scale = 1 / 30  # a 'minute' of 2 s
+    limited.limiter.configure("3/min", time_scale=scale)
+    # The client does not know the server's limits: only the 429 tells it.
+    client = OpenMeteoResource(
+        base_url=limited.base_url, rate_limits="off", rate_window_scale=scale, max_retries=0
+    )
+    days = [date(2024, 1, d) for d in range(1, 5)]
+    for day in days:  # four 3-city requests of 3.3: the minute refuses the second
+        result = client.fetch_hourly(load_locations(), day, day)
+        assert len(result.items) == 3
+    assert limited.limiter.stats()["refused"] == {"minute": 3}
+    served = [t for t, _ in limited.limiter.served]
+    assert len({int(t // 2) for t in served}) == 4, "each request waited for a fresh minute"
+    assert client.rate_limits == "off"
+    assert OpenMeteoResource(base_url=limited.base_url).limits().off, "local server: no limits"
+    free = OpenMeteoResource(base_url="https://air-quality-api.open-meteo.com")
+    assert free.limits().describe() == "600/min, 5,000/h, 10,000/d"
+
+
 def _spend_the_hour(server: LocalOpenMeteo, hour: float) -> None:
     """Another client on the same address fills the hour, early in a fresh hour window."""
     if _seconds_left(hour) < hour * 0.6:
@@ -216,6 +236,12 @@ def test_budget_settings_are_read_and_checked(tmp_path: Path) -> None:
     assert settings.api_budget.deadline_seconds == 3600
     assert settings.api_budget.ledger_path == str(tmp_path / "open_meteo_budget.sqlite")
     assert load_settings({"AQI_OPEN_METEO_RATE_LIMITS": "off"}).api_budget.rate_limits == "off"
+    for url, limits in [
+        ("https://customer-air-quality-api.open-meteo.com", "off"),
+        ("http://127.0.0.1:8765", "off"),
+        ("https://air-quality-api.open-meteo.com", "600/min,5000/h,10000/d"),
+    ]:
+        assert load_settings({"AQI_OPEN_METEO_URL": url}).api_budget.rate_limits == limits
     with pytest.raises(SettingsError, match="AQI_OPEN_METEO_RATE_LIMITS: '600 a minute'"):
         load_settings({"AQI_OPEN_METEO_RATE_LIMITS": "600 a minute"})
     with pytest.raises(SettingsError, match="AQI_OPEN_METEO_DEADLINE='soon' is not a number"):

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 DEFAULT_RATE_LIMITS = "600/min,5000/h,10000/d"
 REFERENCE_DAYS = 14
@@ -108,6 +109,18 @@ class RateLimits:
         if self.off:
             return "off"
         return ", ".join(f"{w.limit:,.0f}/{w.unit}" for w in self.windows)
+
+
+def default_limits(base_url: str) -> str:
+    """The free tier's limits for Open-Meteo's free host, `off` for any other.
+
+    As the server decides: it counts a request when its host contains `open-meteo.com` and does
+    not start with `customer-` (the commercial host has per-key limits, a self-hosted or local
+    server none).
+    """
+    host = (urlsplit(base_url).hostname or "").lower()
+    free = "open-meteo.com" in host and not host.startswith("customer-")
+    return DEFAULT_RATE_LIMITS if free else "off"
 
 
 def window_of_reason(reason: str) -> str | None:

@@ -24,7 +24,7 @@ from resources.api_call import (
     OpenMeteoBudgetError,
     OpenMeteoDeadlineError,
 )
-from resources.api_limits import DEFAULT_RATE_LIMITS, RateLimits
+from resources.api_limits import RateLimits, default_limits
 from resources.fetch_plan import DEFAULT_RESERVE, FetchPlan, plan_fetch
 from resources.model_run import answer_instant
 from resources.open_meteo_answers import (
@@ -110,10 +110,10 @@ class OpenMeteoResource(dg.ConfigurableResource):
     hourly_variables: list[str] = Field(
         default_factory=lambda: list(DEFAULT_VARIABLES), description="Hourly variables requested."
     )
-    rate_limits: str = Field(
-        default=DEFAULT_RATE_LIMITS,
+    rate_limits: str | None = Field(
+        default=None,
         description="Weighted calls per window, e.g. 600/min,5000/h,10000/d, or off "
-        "(AQI_OPEN_METEO_RATE_LIMITS).",
+        "(AQI_OPEN_METEO_RATE_LIMITS); unset: the free tier's on Open-Meteo's free host, else off.",
     )
     budget_reserve: float = Field(
         default=DEFAULT_RESERVE,
@@ -148,7 +148,8 @@ class OpenMeteoResource(dg.ConfigurableResource):
 
     def limits(self) -> RateLimits:
         """The limits in force (`rate_limits` parsed)."""
-        return RateLimits.parse(self.rate_limits, self.rate_window_scale)
+        spec = self.rate_limits or default_limits(self.base_url)
+        return RateLimits.parse(spec, self.rate_window_scale)
 
     def ledger(self) -> BudgetLedger:
         """The budget ledger of this API host."""
