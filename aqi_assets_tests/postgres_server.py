@@ -7,7 +7,6 @@ connected through the same environment variables the deployment sets.
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,13 +33,6 @@ def postgres_env(postgres_server: LocalPostgres) -> dict[str, str]:
     """The DAGSTER_PG_* variables of a fresh, empty database for this test's instance."""
     database = postgres_server.create_database(f"dagster_{next(_database_ids)}")
     return postgres_server.env(database)
-
-
-def postgres_home(home: Path) -> Path:
-    """A DAGSTER_HOME whose dagster.yaml is the production PostgreSQL instance configuration."""
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(POSTGRES_INSTANCE, home / "dagster.yaml")
-    return home
 
 
 @pytest.fixture

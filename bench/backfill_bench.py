@@ -12,11 +12,15 @@ process, and Dagster's own bookkeeping for a no-op run over the same partitions.
 
     .venv/bin/python bench/backfill_bench.py                       # 3 and 100 locations
     .venv/bin/python bench/backfill_bench.py --locations 3 --skip-month
+    # the instance storages compared, interleaved round by round (docs/performance.md):
+    .venv/bin/python bench/backfill_bench.py --locations 3 --skip-month --skip-hourly \
+        --skip-reference --skip-floor --instances project stock-sqlite postgres --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -25,12 +29,15 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from unittest import mock
 
 import dagster as dg
+import yaml
 
 from aqi_assets.cli_backfill import (
     FAILURE,
@@ -43,6 +50,7 @@ from aqi_assets.cli_progress import follow, watch
 from aqi_assets.cli_queries import DagsterApi, RunInfo
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
+from aqi_assets.dev.local_postgres import LocalPostgres
 from aqi_assets.registry import PARTITIONED_ASSETS
 from bench.duckdb_reference import run_reference
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
@@ -53,6 +61,29 @@ SINGLE_RUN_LABEL = "22 months as one run"
 MONTH_RUN_LABEL = "1 month as one run"
 # The machine's speed drifts between minutes: the hourly refresh is measured three times.
 HOURLY_REPEATS = 3
+# Instance storages --instances compares: the project's dagster.yaml as it is, the same without
+# its event_log_storage section (Dagster's stock SQLite), the production PostgreSQL instance, and
+# that one with Dagster's event batching turned on.
+INSTANCES = ("project", "stock-sqlite", "postgres", "postgres-batch")
+
+
+@contextlib.contextmanager
+def instance_setup(name: str, work: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """The instance file of one --instances choice and the environment it needs."""
+    if name == "project":
+        yield ROOT / "dagster.yaml", {}
+    elif name == "stock-sqlite":
+        config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+        config.pop("event_log_storage", None)
+        path = work / "stock-sqlite.yaml"
+        path.write_text(yaml.safe_dump(config))
+        yield path, {}
+    else:
+        with LocalPostgres() as server:
+            env = server.env(server.create_database("dagster"))
+            if name == "postgres-batch":
+                env["DAGSTER_EVENT_BATCH_SIZE"] = "1000"
+            yield ROOT / "deploy" / "dagster-postgres.yaml", env
 
 
 @dataclass
@@ -324,13 +355,24 @@ def dagster_floor(first: date, last: date) -> float:
 
 
 def bench_locations(
-    n: int, first: date, last: date, month: bool, hourly: bool, reference: bool
+    n: int,
+    first: date,
+    last: date,
+    month: bool,
+    hourly: bool,
+    reference: bool,
+    instance: str = "project",
 ) -> dict:
     """Every measurement for `n` locations, on one instance: 1 month, 22 months, today."""
-    out: dict = {"locations": n, "measures": []}
-    with tempfile.TemporaryDirectory(prefix=f"aqi-bench-{n}-") as tmp, LocalOpenMeteo() as server:
+    out: dict = {"locations": n, "instance": instance, "measures": []}
+    with (
+        tempfile.TemporaryDirectory(prefix=f"aqi-bench-{n}-") as tmp,
+        LocalOpenMeteo() as server,
+        instance_setup(instance, Path(tmp)) as (instance_config, instance_env),
+    ):
         work = Path(tmp)
         env = {
+            **instance_env,
             "AQI_OPEN_METEO_URL": server.base_url,
             "AQI_LOCATIONS_PATH": str(synthetic_locations(n, work / "locations.json")),
             "AQI_AUTOMATION": "off",
@@ -338,7 +380,7 @@ def bench_locations(
             "AQI_PARTITIONS_START": first.isoformat(),
             "AQI_WAREHOUSE": (work / "warehouse").as_uri(),
         }
-        with DagsterDev(work, env) as ui:
+        with DagsterDev(work, env, instance_config=instance_config) as ui:
             if month:
                 month_end = date(first.year, first.month, 28)
                 measure = backfill(ui, server, "backfill 1 month", n, first, month_end)
@@ -370,6 +412,8 @@ def render(results: list[dict]) -> str:
         f"{'JVM MB':>8}{'Python MB':>10}{'1 run MB':>9}{'wait s':>8}{'tail s':>8}  status"
     ]
     for result in results:
+        if result.get("instance", "project") != "project":
+            lines.append(f"-- instance: {result['instance']}")
         for m in result["measures"]:
             lines.append(
                 f"{m['label']:<28}{m['locations']:>10}{m['wall_seconds']:>9}{m['runs']:>6}{m['api_calls']:>10}"
@@ -403,6 +447,28 @@ def render(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def render_instances(results: list[dict]) -> str:
+    """Median wall seconds per instance and measure over the rounds, and each one's ratio to
+    the fastest instance of that measure."""
+    walls: dict[tuple[str, int], dict[str, list[float]]] = {}
+    for result in results:
+        for m in result["measures"]:
+            per_instance = walls.setdefault((m["label"], result["locations"]), {})
+            per_instance.setdefault(result.get("instance", "project"), []).append(m["wall_seconds"])
+    lines = [
+        f"{'median wall s (rounds)':<28}{'locations':>10}  instance: median [each round] ratio"
+    ]
+    for (label, n), per_instance in walls.items():
+        medians = {name: median(values) for name, values in per_instance.items()}
+        best = min(medians.values())
+        for name, values in per_instance.items():
+            lines.append(
+                f"{label:<28}{n:>10}  {name}: {medians[name]:.1f} {values} "
+                f"{medians[name] / best:.2f}x"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -418,6 +484,14 @@ def main() -> None:
     parser.add_argument("--skip-hourly", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-floor", action="store_true", help="skip the no-op Dagster run")
+    parser.add_argument(
+        "--instances",
+        nargs="+",
+        choices=INSTANCES,
+        default=["project"],
+        help="instance storages to measure, each on its own instance, interleaved per round",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement")
     args = parser.parse_args()
     dagster_env = {
         k: v for k, v in os.environ.items() if k.startswith(("DAGSTER_EMIT", "DAGSTER_EVENT"))
@@ -431,8 +505,11 @@ def main() -> None:
             not args.skip_month,
             not args.skip_hourly,
             not args.skip_reference,
+            instance,
         )
+        for _ in range(args.rounds)
         for n in args.locations
+        for instance in args.instances
     ]
     floor = None if args.skip_floor else dagster_floor(args.start, args.end)
     machine = {
@@ -443,6 +520,8 @@ def main() -> None:
         "cpu_calibration_s": [calibration_before, cpu_calibration()],
     }
     table = render(results)
+    if len(args.instances) > 1 or args.rounds > 1:
+        table += "\n" + render_instances(results)
     if floor is not None:
         table += (
             f"\n{'dagster bookkeeping floor':<28}{'':>10}{floor:>9}  (7 no-op assets x "
