@@ -6,7 +6,7 @@ sees the previous forecast or the new one, never a mix.
 """
 
 import functools
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 from pyspark.sql import DataFrame
@@ -25,12 +25,22 @@ from aqi_assets.transforms.forecast import (
     outlook_markdown,
     zones_frame,
 )
+from resources.model_run import ModelRun
 from resources.open_meteo import OpenMeteoError, OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
-# Days after today the request reaches: CAMS global runs 120 h ahead of a start 10-22 h ago, so
-# the horizon ends within the 5th day after today; later hours come back null and are dropped.
+# Without meta.json: CAMS global runs 120 h ahead of a start 10-22 h ago, so the horizon ends
+# within the 5th day after today; later hours come back null and are dropped.
 FORECAST_DAYS = 5
+MODEL_HORIZON = timedelta(hours=120)
+
+
+def forecast_days(run: ModelRun | None) -> tuple[date, date]:
+    """The days the forecast request covers: the latest run's, from its start to its last step."""
+    if run is None:
+        today = utc_now().date()
+        return today, today + timedelta(days=FORECAST_DAYS)
+    return run.initialised_at.date(), (run.initialised_at + MODEL_HORIZON).date()
 
 
 @dg.asset(
@@ -49,12 +59,12 @@ def fact_aqi_forecast(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     locations = pipeline.locations()
-    today = utc_now().date()
     run = answers_model_run(open_meteo, context.log)
+    first, last = forecast_days(run)
     session = spark.spark_session
     frames: list[DataFrame] = []
     try:
-        answers = open_meteo.fetch_requests(locations, today, today + timedelta(days=FORECAST_DAYS))
+        answers = open_meteo.fetch_requests(locations, first, last)
         for answer in answers:
             fetched_at = answer.fetched_at or utc_now()
             rows = bronze_frame(

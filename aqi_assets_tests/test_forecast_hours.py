@@ -66,10 +66,11 @@ def test_forecast_hours_are_flagged_and_kept_out_of_the_facts(
 def test_a_day_becomes_final_with_the_next_days_00z_run(clocked, lakehouse_assets, spark) -> None:
     server, resources = clocked
     build(lakehouse_assets, resources)
-    hourly = table(spark, resources, FACT_HOURLY)
+    hourly = table(spark, resources, FACT_HOURLY).where("NOT is_forecast")
     before = {(r["location_key"], r["ts_utc"]): r["pm25"] for r in hourly.collect()}
     server.clock.set(AFTER_RUN)
     materialize_range(lakehouse_assets, YESTERDAY, TODAY, resources)
+    hourly = table(spark, resources, FACT_HOURLY)
     after = {(r["location_key"], r["ts_utc"]): r["pm25"] for r in hourly.collect()}
     revised = {key[1] for key in before if before[key] != after[key]}
     assert revised
