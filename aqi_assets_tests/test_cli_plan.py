@@ -16,7 +16,7 @@ FIRST, LAST = "2024-01-01", "2025-10-16"  # 655 days
 
 @pytest.fixture
 def hundred_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """AQI_LOCATIONS_PATH: 100 locations on a grid; AQI_HOME and DAGSTER_HOME: scratch."""
+    """AQI_LOCATIONS_PATH: 100 locations on a grid; AQI_HOME and DAGSTER_HOME: scratch; the free tier's limits."""
     rows = [
         {
             "location_key": f"loc{i:03d}",
@@ -31,6 +31,7 @@ def hundred_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("AQI_LOCATIONS_PATH", str(path))
     monkeypatch.setenv("AQI_HOME", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # the budget ledger starts empty
+    monkeypatch.setenv("AQI_OPEN_METEO_RATE_LIMITS", "600/min,5000/h,10000/d")  # the free tier
     return path
 
 
