@@ -8,11 +8,13 @@ import dagster as dg
 from pyspark.sql import DataFrame
 
 from aqi_assets.metadata import utc_now
+from aqi_assets.open_days import MODEL_RUN_ENTRY, model_run_entry
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import publish_window
 from aqi_assets.reference import Location
 from aqi_assets.registry import BRONZE_RAW, asset_args
 from aqi_assets.transforms.bronze import bronze_frame, payload_frame
+from aqi_assets.transforms.fetch_flags import answers_model_run, with_fetch_flags
 from resources.open_meteo import FetchResult, OpenMeteoError, OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
@@ -66,16 +68,21 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         # not the whole range's.
         payloads, api_calls, weighted = [], 0, 0.0
         last = end - timedelta(days=1)
+        model_run = answers_model_run(open_meteo, context.log)
+        fetched_at = []
         for answer in fetch_or_fail(context, open_meteo, locations, start, last):
             payloads.append(payload_frame(spark.spark_session, answer.items))
             api_calls += answer.api_calls
             weighted += answer.weighted_calls
+            fetched_at.append(answer.fetched_at or utc_now())
         frame = bronze_frame(
             functools.reduce(DataFrame.union, payloads),
             utc_now(),
             batch_id=context.run_id,
             variables=open_meteo.hourly_variables,
         )
+        # The first answer's instant: an hour after it is a forecast in every answer of the run.
+        frame = with_fetch_flags(frame, min(fetched_at), model_run and model_run.initialised_at)
         return publish_window(
             spark,
             BRONZE_RAW,
@@ -85,6 +92,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             api_calls=api_calls,
             weighted_calls=round(weighted, 1),
             locations=len(locations),
+            **{MODEL_RUN_ENTRY: model_run_entry(model_run)},
         )
 
     return bronze_raw
