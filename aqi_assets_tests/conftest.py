@@ -22,7 +22,7 @@ from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
 from resources.spark import SparkIcebergResource
 
-pytest_plugins = ["aqi_assets_tests.postgres_server"]
+pytest_plugins = ["aqi_assets_tests.postgres_server", "aqi_assets_tests.yarn_cluster"]
 _catalog_ids = itertools.count()
 
 

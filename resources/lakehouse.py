@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pyiceberg is imported where it is used: every run worker lo
     RowFilter = str | BooleanExpression
 _METADATA_NAME = re.compile(r"v(\d+)(?:\.gz)?\.metadata\.json")
 _DELETE_TOTALS = ("total-position-deletes", "total-equality-deletes")
+_HDFS_SCHEMES = ("hdfs", "webhdfs")  # read over WebHDFS: resources/webhdfs_io.py
 
 
 class TableNotFoundError(LookupError):
@@ -124,6 +125,11 @@ class LakehouseReader(ConfigurableResource):
     warehouse: str = Field(
         description="Iceberg warehouse of the Hadoop catalog: a path or a file:// / hdfs:// URI."
     )
+    webhdfs_url: str | None = Field(
+        default=None,
+        description="http://namenode:port serving an hdfs:// warehouse over WebHDFS; default: "
+        "dfs.namenode.http-address of $HADOOP_CONF_DIR/hdfs-site.xml.",
+    )
 
     def _locate(self, namespace: str, name: str) -> tuple[pafs.FileSystem, str, str]:
         """Filesystem, the table folder as it sees it, and the table location for pyiceberg."""
@@ -131,8 +137,27 @@ class LakehouseReader(ConfigurableResource):
         local = _local_root(self.warehouse)
         if local is not None:
             return pafs.LocalFileSystem(), f"{local}/{suffix}", f"{local}/{suffix}"
+        location = f"{self.warehouse.rstrip('/')}/{suffix}"
+        if urlparse(self.warehouse).scheme in _HDFS_SCHEMES:
+            from resources import webhdfs_io
+
+            fs = webhdfs_io.arrow_filesystem(self._webhdfs_url(), webhdfs_io.hdfs_user())
+            return fs, urlparse(location).path, location
         fs, root = pafs.FileSystem.from_uri(self.warehouse)
-        return fs, f"{root.rstrip('/')}/{suffix}", f"{self.warehouse.rstrip('/')}/{suffix}"
+        return fs, f"{root.rstrip('/')}/{suffix}", location
+
+    def _webhdfs_url(self) -> str:
+        from resources import webhdfs_io
+
+        return self.webhdfs_url or webhdfs_io.webhdfs_url(self.warehouse)
+
+    def _io_properties(self) -> dict[str, str]:
+        """pyiceberg FileIO properties: WebHDFS for an HDFS warehouse, pyiceberg's choice else."""
+        if urlparse(self.warehouse).scheme not in _HDFS_SCHEMES:
+            return {}
+        from resources import webhdfs_io
+
+        return webhdfs_io.io_properties(self._webhdfs_url())
 
     def _metadata_location(self, namespace: str, name: str) -> str | None:
         fs, folder, location = self._locate(namespace, name)
@@ -153,7 +178,7 @@ class LakehouseReader(ConfigurableResource):
             )
         from pyiceberg.table import StaticTable
 
-        return StaticTable.from_metadata(location)
+        return StaticTable.from_metadata(location, properties=self._io_properties())
 
     def snapshots(self, namespace: str, name: str) -> list[SnapshotInfo]:
         """Every snapshot still in the table metadata, oldest first."""
