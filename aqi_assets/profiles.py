@@ -7,7 +7,6 @@ from typing import Any
 import dagster as dg
 
 from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.report.asset import ReportFolder
 from aqi_assets.settings import Profile, Settings
 from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
@@ -66,5 +65,4 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             episode_threshold=settings.episode_threshold,
             episode_min_hours=settings.episode_min_hours,
         ),
-        "report_folder": ReportFolder(path=str(settings.home / "reports")),
     }

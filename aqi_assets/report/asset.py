@@ -12,6 +12,7 @@ from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.report.data import load_report
 from aqi_assets.report.page import render, write_atomically
 from aqi_assets.report.summary import markdown
+from aqi_assets.settings import project_home
 from resources.lakehouse import LakehouseReader, TableNotFoundError
 
 AIR_QUALITY_REPORT = "air_quality_report"
@@ -24,14 +25,15 @@ UPSTREAM: tuple[registry.TableSpec, ...] = tuple(
 )
 
 
-class ReportFolder(dg.ConfigurableResource):
-    """Where the report page is written (`<AQI_HOME>/reports` by default)."""
+class ReportConfig(dg.Config):
+    """Where the page is written; the default is `<AQI_HOME>/reports`."""
 
-    path: str = Field(description="Folder of the report page; created when missing.")
+    folder: str = Field(default="", description="Folder of the page; empty: <AQI_HOME>/reports.")
 
     def page(self) -> Path:
         """The page's path."""
-        return Path(self.path).expanduser() / f"{AIR_QUALITY_REPORT}.html"
+        folder = Path(self.folder).expanduser() if self.folder else project_home() / "reports"
+        return folder / f"{AIR_QUALITY_REPORT}.html"
 
 
 @dg.asset(
@@ -52,7 +54,7 @@ def air_quality_report(
     context: dg.AssetExecutionContext,
     lakehouse: LakehouseReader,
     pipeline: PipelineConfig,
-    report_folder: ReportFolder,
+    config: ReportConfig,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     zones = {loc.key: getattr(loc, "time_zone", "UTC") for loc in pipeline.locations()}
@@ -60,7 +62,7 @@ def air_quality_report(
         report = load_report(lakehouse, zones)
     except TableNotFoundError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
-    path = report_folder.page()
+    path = config.page()
     size = write_atomically(path, render(report, datetime.now(UTC)))
     seconds = round(time.perf_counter() - started, 3)
     context.log.info(f"Report of {len(report.cities)} cities written to {path} ({size} bytes)")

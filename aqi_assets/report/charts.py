@@ -112,7 +112,7 @@ def calendar(city: City, first: date, last: date) -> str:
         )
         counts[name] += 1
         if day.day == 1 or (day == first and day.day <= 15):
-            label = day.strftime("%b %Y" if day.month == 1 or day == first else "%b")
+            label = day.strftime("%Y" if day.month == 1 else "%b")
             body.append(_text(left + col * STEP, 10, label, anchor="start"))
         day += timedelta(days=1)
     names = {c.colour: c.name for c in CATEGORIES} | {NO_DATA_COLOUR: "no data"}

@@ -119,7 +119,8 @@ def _city(report: ReportData, city: City, as_of: datetime, first: date, last: da
         f'<div class="grid">{"".join(charts_row)}</div>'
         f"<h3>Episodes (AQI &ge; threshold for hours on end), last 30 days</h3>"
         f"{charts.episode_strip(city, as_of)}{_episodes(city)}"
-        f'<h3>Daily AQI (24-hour mean PM2.5, UTC days)</h3><div class="scroll">'
+        f"<h3>Daily AQI (24-hour mean PM2.5, UTC days), {first:%d %b %Y} to {last:%d %b %Y}</h3>"
+        '<div class="scroll">'
         f"{charts.calendar(city, first, last)}</div></section>"
     )
 
