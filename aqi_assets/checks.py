@@ -18,7 +18,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets.registry import Check, TableSpec
-from aqi_assets.transforms.aqi import AqiTable, aqi_column
+from aqi_assets.transforms.aqi import AqiTable
+from aqi_assets.transforms.aqi_reference import epa_sub_index, exact
+from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.silver import VALUE_RANGES
 from resources.iceberg_writes import WriteResult
 
@@ -105,13 +107,27 @@ def value_ranges() -> FrameCheck:
 
 
 def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
-    """`aqi` equals the SPEC §5 formula applied to `pm25`."""
+    """`aqi` equals the SPEC §5 AQI of `pm25` computed by the plain-Python reference.
+
+    Independent of silver's Spark expression: each distinct concentration (Open-Meteo reports
+    0.1 µg/m³, so a few thousand) is evaluated in exact rational arithmetic on the driver and
+    joined back.
+    """
+    breakpoints = EPA_PM25[table]
 
     def offending(df: DataFrame) -> DataFrame:
-        expected = aqi_column(F.col("pm25"), table)
-        return df.where(~F.col("aqi").eqNullSafe(expected)).withColumn(
+        distinct = df.select("pm25").where(F.col("pm25").isNotNull()).distinct().collect()
+        expected = df.sparkSession.createDataFrame(
+            [(r["pm25"], epa_sub_index(exact(r["pm25"]), breakpoints)) for r in distinct],
+            "pm25 double, expected_aqi int",
+        )
+        joined = df.join(F.broadcast(expected), on="pm25", how="left")
+        return joined.where(~F.col("aqi").eqNullSafe(F.col("expected_aqi"))).withColumn(
             "reason",
-            F.concat(F.lit("aqi should be "), F.coalesce(expected.cast("string"), F.lit("null"))),
+            F.concat(
+                F.lit("aqi should be "),
+                F.coalesce(F.col("expected_aqi").cast("string"), F.lit("null")),
+            ),
         )
 
     return FrameCheck(Check.AQI_MATCHES, offending)

@@ -98,3 +98,11 @@ def test_categories(spark) -> None:
     df = spark.createDataFrame([(a,) for a, _ in cases], "aqi int")
     got = [r[0] for r in df.select(aqi_category_column(F.col("aqi"))).collect()]
     assert got == [c for _, c in cases]
+
+
+def test_no_rounding_before_truncation(spark) -> None:
+    """9.09995 µg/m³ is 9.0 truncated (AQI 50); a decimal(14,4) cast used to make it 9.1 (51)."""
+    values = [9.09995, 9.09999999, 35.49999, 12.09996]
+    assert spark_aqi(spark, values, AqiTable.EPA_2024) == [50, 50, 100, 56]
+    assert spark_aqi(spark, values[3:], AqiTable.EPA_PRE_2024) == [50]
+    assert [aqi_from_pm25(v) for v in values] == [50, 50, 100, 56]

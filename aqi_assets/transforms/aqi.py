@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from fractions import Fraction
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+
+from aqi_assets.transforms.exact import step_boundary, step_count
 
 # (C low, C high, I low, I high) per band, µg/m³ truncated to 0.1.
 Band = tuple[str, str, int, int]
@@ -39,6 +42,7 @@ BREAKPOINTS: dict[AqiTable, tuple[Band, ...]] = {
     ),
 }
 MAX_AQI = 500
+TENTHS = Fraction(10)
 AQI_CATEGORIES: tuple[tuple[str, int, int], ...] = (
     ("Good", 0, 50),
     ("Moderate", 51, 100),
@@ -50,8 +54,11 @@ AQI_CATEGORIES: tuple[tuple[str, int, int], ...] = (
 
 
 def pm25_tenths(pm25: Column) -> Column:
-    """PM2.5 truncated to one decimal, as a whole number of tenths (exact, no float rounding)."""
-    return F.floor(pm25.cast("decimal(14,4)") * F.lit(10).cast("decimal(2,0)")).cast("long")
+    """PM2.5 truncated to one decimal, as a whole number of tenths.
+
+    Exact for the decimal the reading prints as, with no rounding first: 9.09995 is 90 tenths.
+    """
+    return step_count(pm25, TENTHS)
 
 
 def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
@@ -66,7 +73,8 @@ def aqi_column(pm25: Column, table: AqiTable = AqiTable.EPA_2024) -> Column:
         lo, hi = int(Decimal(c_lo) * 10), int(Decimal(c_hi) * 10)
         span_c, span_i = hi - lo, i_hi - i_lo
         value = F.floor((2 * span_i * (tenths - lo) + span_c) / (2 * span_c)) + i_lo
-        expression = expression.when(tenths <= hi, value)
+        # tenths <= hi, decided on the reading so the tenths are built only in the branch taken.
+        expression = expression.when(pm25 < step_boundary(hi + 1, TENTHS), value)
     return expression.otherwise(F.lit(MAX_AQI)).cast("int")
 
 
