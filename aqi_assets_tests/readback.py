@@ -7,7 +7,8 @@ from pathlib import Path
 from aqi_assets.registry import TableSpec
 from resources.lakehouse import LakehouseReader
 
-RUN_BOOKKEEPING = ("ingested_at", "batch_id", "rejected_at")
+# What depends on when a run fetched: the model run then served and the fetch instant.
+RUN_BOOKKEEPING = ("ingested_at", "batch_id", "rejected_at", "model_run_at", "fetched_at")
 
 
 def table_rows(warehouse: Path, table: TableSpec) -> list[tuple]:

@@ -51,7 +51,8 @@ from aqi_assets.cli_queries import DagsterApi, RunInfo
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.dev.local_postgres import LocalPostgres
-from aqi_assets.registry import PARTITIONED_ASSETS
+from aqi_assets.jobs import LAKEHOUSE_JOB
+from aqi_assets.registry import FACT_AQI_FORECAST, PARTITIONED_ASSETS
 from bench.duckdb_reference import run_reference
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
@@ -285,14 +286,29 @@ def settle(api: DagsterApi, backfill_id: str, timeout: float = 300) -> None:
 
 
 def hourly_refresh(
-    ui: DagsterDev, server: LocalOpenMeteo, n: int, day: date, label: str
+    ui: DagsterDev,
+    server: LocalOpenMeteo,
+    n: int,
+    day: date,
+    label: str,
+    first: date | None = None,
+    forecast: bool = False,
 ) -> Measure:
-    """One run of the partitioned graph for `day`, launched as the hourly automation launches it."""
+    """One run of the partitioned graph for first..`day` (default `day` alone), in one process.
+
+    With `forecast` the run also builds fact_aqi_forecast: first=yesterday is what the hourly
+    refresh does while yesterday is not final (ingest_open_days, then hourly_refresh downstream).
+    """
     server.reset_counters()
     sampler = RunMemorySampler()
     sampler.start()
     started = time.time()
-    run_id = launch_partition_run(ui.url, day.isoformat(), list(PARTITIONED_ASSETS))
+    assets = [*PARTITIONED_ASSETS, *([FACT_AQI_FORECAST.asset] if forecast else [])]
+    if first is None:
+        run_id = launch_partition_run(ui.url, day.isoformat(), assets)
+    else:
+        tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: day.isoformat()}
+        run_id = DagsterApi(ui.url).launch_run(LAKEHOUSE_JOB, assets, tags)
     status = wait_for_run(ui.url, run_id, timeout=1800)
     finished = time.time()
     peak = sampler.stop()
@@ -300,7 +316,7 @@ def hourly_refresh(
     return Measure(
         label,
         n,
-        day.isoformat(),
+        (first or day).isoformat(),
         day.isoformat(),
         round(finished - started, 1),
         1,
@@ -400,6 +416,10 @@ def bench_locations(
                 for k in range(1, HOURLY_REPEATS + 1):
                     label = f"hourly refresh {k}/{HOURLY_REPEATS}"
                     out["measures"].append(asdict(hourly_refresh(ui, server, n, today, label)))
+                    label = f"hourly 2 days+forecast {k}/{HOURLY_REPEATS}"
+                    yesterday = today - timedelta(days=1)
+                    measure = hourly_refresh(ui, server, n, today, label, yesterday, forecast=True)
+                    out["measures"].append(asdict(measure))
         if reference:
             out["reference"] = run_reference(server.base_url, work / "locations.json", first, last)
     return out
@@ -497,20 +517,25 @@ def main() -> None:
         k: v for k, v in os.environ.items() if k.startswith(("DAGSTER_EMIT", "DAGSTER_EVENT"))
     }
     calibration_before = cpu_calibration()
-    results = [
-        bench_locations(
-            n,
-            args.start,
-            args.end,
-            not args.skip_month,
-            not args.skip_hourly,
-            not args.skip_reference,
-            instance,
-        )
-        for _ in range(args.rounds)
-        for n in args.locations
-        for instance in args.instances
-    ]
+    results: list[dict] = []
+    partial = RESULTS / f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-partial.json"
+    for _ in range(args.rounds):
+        for n in args.locations:
+            for instance in args.instances:
+                results.append(
+                    bench_locations(
+                        n,
+                        args.start,
+                        args.end,
+                        not args.skip_month,
+                        not args.skip_hourly,
+                        not args.skip_reference,
+                        instance,
+                    )
+                )
+                # A long comparison keeps what it measured if it is stopped before the end.
+                RESULTS.mkdir(parents=True, exist_ok=True)
+                partial.write_text(json.dumps({"results": results}, indent=2))
     floor = None if args.skip_floor else dagster_floor(args.start, args.end)
     machine = {
         "cpus": os.cpu_count(),
@@ -540,6 +565,7 @@ def main() -> None:
             indent=2,
         )
     )
+    partial.unlink(missing_ok=True)
     print(f"\nwritten {target.relative_to(ROOT)}")
 
 
