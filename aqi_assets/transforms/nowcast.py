@@ -1,0 +1,77 @@
+"""EPA PM NowCast (SPEC §9) as a Spark window over each location's hours, gaps kept as gaps.
+
+The window is a range of 11 hours before each row up to the row, on the epoch seconds of
+`ts_utc`, so a missing hour is absent from it (never replaced by an older one); each present
+hour's weight exponent is its distance in hours from the row. Set-based: one window pass and
+higher-order array functions, no Python per row.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.breakpoints import EPA_PM10, EpaTable
+from aqi_assets.transforms.sub_index import epa_sub_index, epa_truncated
+
+HOURS = 12
+HOUR_SECONDS = 3600
+# A range run must read this many hours before its first hour for its NowCast to be complete.
+LOOKBACK_HOURS = HOURS - 1
+
+
+def hour_window(key: str = "location_key", ts: str = "ts_utc") -> Window:
+    """Rows of one location ordered by their instant in seconds (frames are set by callers)."""
+    return Window.partitionBy(key).orderBy(F.col(ts).cast("long"))
+
+
+def with_nowcast(
+    df: DataFrame, value: str, out: str, key: str = "location_key", ts: str = "ts_utc"
+) -> DataFrame:
+    """Add `out`: the untruncated NowCast of `value` (null unless 2 of the 3 latest hours exist)."""
+    now = F.col(ts).cast("long")
+    frame = hour_window(key, ts).rangeBetween(-LOOKBACK_HOURS * HOUR_SECONDS, 0)
+    reading = F.col(value)
+    present = F.when(
+        reading.isNotNull() & ~F.isnan(reading), F.struct(now.alias("s"), reading.alias("v"))
+    )
+    hist, weight = f"__{out}_hist", f"__{out}_w"
+    values = F.transform(F.col(hist), lambda x: x["v"])
+    high, low = F.array_max(values), F.array_min(values)
+
+    def power(x: Column) -> Column:
+        return F.pow(F.col(weight), (now - x["s"]) / HOUR_SECONDS)
+
+    recent = F.size(F.filter(F.col(hist), lambda x: x["s"] >= now - 2 * HOUR_SECONDS))
+    numerator = F.aggregate(F.col(hist), F.lit(0.0), lambda acc, x: acc + power(x) * x["v"])
+    denominator = F.aggregate(F.col(hist), F.lit(0.0), lambda acc, x: acc + power(x))
+    return (
+        df.withColumn(hist, F.collect_list(present).over(frame))
+        .withColumn(weight, F.when(high > 0, F.greatest(low / high, F.lit(0.5))).otherwise(1.0))
+        .withColumn(out, F.when(recent >= 2, numerator / denominator))
+        .drop(hist, weight)
+    )
+
+
+def nowcast_columns(raw: Column, table: EpaTable) -> tuple[Column, Column]:
+    """(NowCast truncated to the table's step, its AQI on `table`) from the untruncated value."""
+    return epa_truncated(raw, table, computed=True), epa_sub_index(raw, table, computed=True)
+
+
+def with_epa_nowcasts(df: DataFrame, pm25_table: EpaTable, keep_raw: bool = False) -> DataFrame:
+    """Add nowcast_pm25, nowcast_aqi, nowcast_pm10, nowcast_pm10_aqi (SPEC §9, EPA tables).
+
+    With `keep_raw` the untruncated `nowcast_pm25_raw` / `nowcast_pm10_raw` stay (VN_AQI's
+    hourly PM sub-indices use them).
+    """
+    raw = with_nowcast(with_nowcast(df, "pm25", "nowcast_pm25_raw"), "pm10", "nowcast_pm10_raw")
+    pm25, pm25_aqi = nowcast_columns(F.col("nowcast_pm25_raw"), pm25_table)
+    pm10, pm10_aqi = nowcast_columns(F.col("nowcast_pm10_raw"), EPA_PM10)
+    out = raw.select(
+        "*",
+        pm25.alias("nowcast_pm25"),
+        pm25_aqi.alias("nowcast_aqi"),
+        pm10.alias("nowcast_pm10"),
+        pm10_aqi.alias("nowcast_pm10_aqi"),
+    )
+    return out if keep_raw else out.drop("nowcast_pm25_raw", "nowcast_pm10_raw")
