@@ -26,8 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from aqi_assets.dev.answer_faults import ANSWER_FAULTS, spoil
+from aqi_assets.dev.answer_faults import ANSWER_FAULTS
 from aqi_assets.dev.local_rate_limit import LocalRateLimiter, hang
+from aqi_assets.dev.local_replies import ApiError, Reply, air_quality_reply, error_reply, json_reply
 from aqi_assets.dev.model_runs import META_PATH, ModelClock, horizon_hour, meta_json, revise
 
 HISTORY_START = date(2022, 8, 1)
@@ -154,15 +155,6 @@ def location_series(
     return {v: _variable_series(v, lat, lon, known, pm25) + missing for v in variables}
 
 
-class ApiError(Exception):
-    """An Open-Meteo style error answer."""
-
-    def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
 class LocalOpenMeteo:
     """The server: `with LocalOpenMeteo() as server: server.base_url`."""
 
@@ -233,7 +225,12 @@ class LocalOpenMeteo:
             self._faults.clear()
             self._permanent = None
 
-    def _next_fault(self) -> dict[str, Any] | None:
+    def log_request(self, query: dict[str, str]) -> None:
+        """Keep the query of a request the server received (tests read `requests_log`)."""
+        with self._lock:
+            self.requests_log.append(query)
+
+    def next_fault(self) -> dict[str, Any] | None:
         with self._lock:
             self._calls += 1
             if self._faults:
@@ -335,98 +332,67 @@ class LocalOpenMeteo:
         return parsed["start_date"], parsed["end_date"]
 
 
-def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class OpenMeteoHandler(BaseHTTPRequestHandler):
+    """HTTP front of a `LocalOpenMeteo`: writes the replies it decides."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests and benchmarks read counters, not access logs."""
+    protocol_version = "HTTP/1.1"
+    api: LocalOpenMeteo
 
-        def date_time_string(self, timestamp: float | None = None) -> str:
-            """The Date header tells the server's clock, as the instant the answer was made."""
-            return formatdate(timestamp or server.clock.now().timestamp(), usegmt=True)
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests and benchmarks read counters, not access logs."""
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            for key, val in (headers or {}).items():
-                self.send_header(key, val)
-            self.end_headers()
-            self.wfile.write(body)
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header tells the server's clock, as the instant the answer was made."""
+        return formatdate(timestamp or self.api.clock.now().timestamp(), usegmt=True)
 
-        def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            self._send(status, json.dumps(payload).encode(), headers)
-
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            plain = server.plain_answer(url.path)
-            if plain:
-                return self._json(*plain)
-            if url.path != "/v1/air-quality":
-                return self._json(404, {"error": True, "reason": f"Not found: {url.path}"})
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            fault = server._next_fault()
-            with server._lock:
-                server.requests_log.append(query)
-            if fault and fault["kind"] == "status":
-                headers = (
-                    {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") else None
-                )
-                reason = "Too many requests" if fault["status"] == 429 else "Internal server error"
-                return self._json(fault["status"], {"error": True, "reason": reason}, headers)
-            if fault and fault["kind"] == "delay":
-                time.sleep(float(fault.get("seconds", 1)))
-            if fault and fault["kind"] == "hang":
-                self.close_connection = True
-                return hang(float(fault.get("seconds", 30)))
-            refusal = server.limiter.refusal()
-            if refusal:
-                return self._json(429, {"error": True, "reason": refusal})
-            try:
-                body = server.answer(query)
-                server.limiter.count(query)
-            except ApiError as exc:
-                return self._json(exc.status, {"error": True, "reason": exc.reason})
-            if fault and fault["kind"] == "malformed_json":
-                return self._send(200, json.dumps(body).encode()[:-7] + b"<html>")
-            if fault and fault["kind"] == "wrong_length" and isinstance(body, list):
-                body = body[:-1]
-            if fault and fault["kind"] == "empty_hourly":
-                for item in body if isinstance(body, list) else [body]:
-                    item["hourly"] = {k: [] for k in item["hourly"]}
-            if fault and fault["kind"] in ANSWER_FAULTS:
-                body = spoil(body, fault)
-            if fault and fault["kind"] == "reset":
-                return self._reset_mid_body(json.dumps(body).encode())
-            return self._json(200, body)
-
-        def _reset_mid_body(self, body: bytes) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
+    def _write(self, reply: Reply) -> None:
+        if reply.ending == "hang":
+            self.close_connection = True
+            hang(reply.hang_seconds)
+            return
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(reply.body)))
+        for key, val in reply.headers.items():
+            self.send_header(key, val)
+        self.end_headers()
+        if reply.ending == "reset":
+            self.wfile.write(reply.body[: len(reply.body) // 2])
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+            return
+        self.wfile.write(reply.body)
 
-        def do_POST(self) -> None:
-            if urlparse(self.path).path != "/_control/faults":
-                return self._json(404, {"error": True, "reason": "Not found"})
-            length = int(self.headers.get("Content-Length", 0))
-            spec = json.loads(self.rfile.read(length) or b"{}")
-            try:
-                server.set_faults(*spec.get("faults", []), permanent=bool(spec.get("permanent")))
-            except ValueError as exc:
-                return self._json(400, {"error": True, "reason": str(exc)})
-            return self._json(200, {"ok": True})
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        plain = self.api.plain_answer(url.path)
+        if plain:
+            return self._write(json_reply(*plain))
+        if url.path != "/v1/air-quality":
+            return self._write(error_reply(404, f"Not found: {url.path}"))
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        return self._write(air_quality_reply(self.api, query))
 
-        def do_DELETE(self) -> None:
-            server.clear_faults()
-            return self._json(200, {"ok": True})
+    def do_POST(self) -> None:
+        if urlparse(self.path).path != "/_control/faults":
+            return self._write(error_reply(404, "Not found"))
+        length = int(self.headers.get("Content-Length", 0))
+        spec = json.loads(self.rfile.read(length) or b"{}")
+        try:
+            self.api.set_faults(*spec.get("faults", []), permanent=bool(spec.get("permanent")))
+        except ValueError as exc:
+            return self._write(error_reply(400, str(exc)))
+        return self._write(json_reply(200, {"ok": True}))
 
-    return Handler
+    def do_DELETE(self) -> None:
+        self.api.clear_faults()
+        return self._write(json_reply(200, {"ok": True}))
+
+
+def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:
+    """A handler class bound to `server` (the HTTP server makes one instance per request)."""
+    return type("Handler", (OpenMeteoHandler,), {"api": server})
 
 
 def main(argv: list[str] | None = None) -> None:

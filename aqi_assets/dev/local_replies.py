@@ -1,0 +1,117 @@
+"""What the local Open-Meteo server answers to one air-quality request, faults included.
+
+The HTTP handler only writes a `Reply`; deciding it (queued faults, the rate limiter, the
+answer itself and the ways a fault spoils it) happens here, one step per function.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aqi_assets.dev.answer_faults import ANSWER_FAULTS, spoil
+
+
+class ApiError(Exception):
+    """An Open-Meteo style error answer."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to write: status, body, headers, and how the connection ends."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    # "complete", "reset" (cut mid-body) or "hang" (accept and never answer)
+    ending: str = "complete"
+    hang_seconds: float = 0.0
+
+
+def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+    """A complete JSON answer."""
+    return Reply(status, json.dumps(payload).encode(), headers or {})
+
+
+def error_reply(status: int, reason: str, headers: dict[str, str] | None = None) -> Reply:
+    """Open-Meteo's error body: `{"error": true, "reason": ...}`."""
+    return json_reply(status, {"error": True, "reason": reason}, headers)
+
+
+class AirQualityServer(Protocol):
+    """What a reply needs from the server."""
+
+    limiter: Any
+
+    def next_fault(self) -> dict[str, Any] | None: ...
+    def log_request(self, query: dict[str, str]) -> None: ...
+    def answer(self, query: dict[str, str]) -> Any: ...
+
+
+def before_answer(fault: dict[str, Any] | None) -> Reply | None:
+    """A fault that replaces the answer (status, hang), after any delay it asks for."""
+    if not fault:
+        return None
+    kind = fault["kind"]
+    if kind == "status":
+        retry_after = fault.get("retry_after")
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        reason = "Too many requests" if fault["status"] == 429 else "Internal server error"
+        return error_reply(fault["status"], reason, headers)
+    if kind == "delay":
+        time.sleep(float(fault.get("seconds", 1)))
+    if kind == "hang":
+        return Reply(0, b"", ending="hang", hang_seconds=float(fault.get("seconds", 30)))
+    return None
+
+
+def _empty_hourly(body: Any) -> Any:
+    for item in body if isinstance(body, list) else [body]:
+        item["hourly"] = {k: [] for k in item["hourly"]}
+    return body
+
+
+BODY_FAULTS: dict[str, Callable[[Any], Any]] = {
+    "wrong_length": lambda body: body[:-1] if isinstance(body, list) else body,
+    "empty_hourly": _empty_hourly,
+}
+
+
+def spoiled(body: Any, fault: dict[str, Any] | None) -> Reply:
+    """The answer as a fault that damages it leaves it."""
+    kind = fault["kind"] if fault else None
+    if kind == "malformed_json":
+        return Reply(200, json.dumps(body).encode()[:-7] + b"<html>")
+    if kind in BODY_FAULTS:
+        body = BODY_FAULTS[kind](body)
+    if kind in ANSWER_FAULTS:
+        body = spoil(body, fault)
+    if kind == "reset":
+        return Reply(200, json.dumps(body).encode(), ending="reset")
+    return json_reply(200, body)
+
+
+def air_quality_reply(server: AirQualityServer, query: dict[str, str]) -> Reply:
+    """The reply to `GET /v1/air-quality?query`: faults first, then the limiter, then the data."""
+    fault = server.next_fault()
+    server.log_request(query)
+    early = before_answer(fault)
+    if early:
+        return early
+    refusal = server.limiter.refusal()
+    if refusal:
+        return error_reply(429, refusal)
+    try:
+        body = server.answer(query)
+        server.limiter.count(query)
+    except ApiError as exc:
+        return error_reply(exc.status, exc.reason)
+    return spoiled(body, fault)
