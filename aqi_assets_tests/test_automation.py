@@ -106,7 +106,7 @@ def test_gold_follows_silver_only_when_blocking_checks_pass(
     materialized(instance, SILVER_REJECTS.asset, TODAY)
     for decl in SILVER_HOURLY.checks:
         if decl.blocking:
-            report_check(instance, decl.name, unique_passed or decl.name != "unique_key")
+            report_check(instance, decl.name.value, unique_passed or decl.name != "unique_key")
     after = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=bronze_landed.cursor
     )
