@@ -21,11 +21,15 @@ from aqi_assets.registry import Check, TableSpec
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.aqi_reference import epa_sub_index, exact
 from aqi_assets.transforms.breakpoints import EPA_PM25
+from aqi_assets.transforms.open_meteo_aqi import agreement
 from aqi_assets.transforms.silver import VALUE_RANGES
 from resources.iceberg_writes import WriteResult
 
 EXAMPLES = 5
 ROW_DROP_TOLERANCE = 0.10
+# Their mean is taken on unrounded model values, ours on the 0.1 µg/m³ the API returns: a
+# fraction of an index point apart, so nearly every hour should agree.
+OPEN_METEO_MIN_AGREEMENT = 0.95
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,28 @@ def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
         )
 
     return FrameCheck(Check.AQI_MATCHES, offending)
+
+
+def open_meteo_agreement(
+    table: TableSpec, written: DataFrame, recomputed: str
+) -> dg.AssetCheckResult:
+    """Warn when Open-Meteo's `us_aqi_pm2_5` and its recomputation (`recomputed`) disagree.
+
+    `agreement_share` (share of comparable hours within 1 AQI point) is a float the UI plots
+    across runs.
+    """
+    found = agreement(written, recomputed)
+    return result(
+        table,
+        Check.OPEN_METEO_AGREEMENT,
+        found.share >= OPEN_METEO_MIN_AGREEMENT,
+        {
+            "agreement_share": dg.MetadataValue.float(round(found.share, 4)),
+            "compared_hours": found.compared_hours,
+            "agreeing_hours": found.agreeing_hours,
+            "threshold": OPEN_METEO_MIN_AGREEMENT,
+        },
+    )
 
 
 def in_dimension(

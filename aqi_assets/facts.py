@@ -1,6 +1,6 @@
 """Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dagster as dg
 from pyspark.sql import DataFrame
@@ -20,7 +20,9 @@ from aqi_assets.registry import (
     TableSpec,
     asset_args,
 )
+from aqi_assets.transforms.agency import INDEX_COLUMNS, LOOKBACK_HOURS, agency_indices
 from aqi_assets.transforms.aqi import AqiTable
+from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.daily import city_daily, day_finality
 from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
 from aqi_assets.transforms.fetch_flags import carried_flags, past_hours
@@ -42,6 +44,11 @@ FACT_HOURLY_COLUMNS = (
     "aod",
     "dust",
     "uv_index",
+    "nowcast_pm25",
+    "nowcast_aqi",
+    "nowcast_pm10",
+    "nowcast_pm10_aqi",
+    *INDEX_COLUMNS,
 )
 
 
@@ -51,6 +58,21 @@ def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
     if not spark.spark_session.catalog.tableExists(name):
         raise dg.Failure(f"{name} does not exist yet: materialize the asset {table.asset} first.")
     return spark.spark_session.table(name)
+
+
+def silver_with_indices(
+    spark: SparkIcebergResource, start: datetime, end: datetime, aqi_table: AqiTable
+) -> DataFrame:
+    """Silver hours of [start, end) with every pollutant's averages and sub-indices.
+
+    Reads the LOOKBACK_HOURS before `start` for the 24-hour and 8-hour means, then drops them.
+    """
+    since = start - timedelta(hours=LOOKBACK_HOURS)
+    silver = read(spark, SILVER_HOURLY).where(
+        window_condition(SILVER_HOURLY.window_column, since, end)
+    )
+    indexed = agency_indices(silver, EPA_PM25[aqi_table])
+    return indexed.where(indexed["ts_utc"] >= start)
 
 
 def dimension_checks(
@@ -80,18 +102,19 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         deps=[SILVER_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key, DIM_TIME.key],
         description=(
             f"Star-schema fact per location and hour ({FACT_HOURLY.table}); `is_forecast` marks "
-            "today's hours that had not happened when fetched."
+            "today's hours that had not happened when fetched. Beside the seed's PM2.5 `aqi`: "
+            "the EPA NowCast and its AQI (PM2.5, PM10), `aqi_overall` (largest EPA sub-index of "
+            "all pollutants, each on its averaging period) with `dominant_pollutant`, and "
+            "`vn_aqi` (Viet Nam's hourly VN_AQI, Decision 1459/QĐ-TCMT) with its own."
         ),
         **asset_args(FACT_HOURLY, partitions_def),
     )
     @gated
     def fact_hourly(
-        context: dg.AssetExecutionContext, spark: SparkIcebergResource
+        context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        silver = read(spark, SILVER_HOURLY).where(
-            window_condition(SILVER_HOURLY.window_column, start, end)
-        )
+        silver = silver_with_indices(spark, start, end, AqiTable(pipeline.aqi_breakpoints))
         audit = Audit(
             table=FACT_HOURLY,
             blocking=[

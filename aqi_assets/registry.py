@@ -65,6 +65,11 @@ SILVER_HOURLY = TableSpec(
             blocking=False,
         ),
         _ROW_DROP,
+        CheckDecl(
+            Check.OPEN_METEO_AGREEMENT,
+            "Open-Meteo's us_aqi_pm2_5 agrees within 1 point with its method recomputed here",
+            blocking=False,
+        ),
     ),
 )
 # Written by the same step as silver_hourly, so it shares its pool.
@@ -161,6 +166,37 @@ FACT_EPISODE = TableSpec(
         _LOCATION_FK,
     ),
 )
+FACT_POLLUTANT_HOURLY = TableSpec(
+    asset="fact_pollutant_hourly",
+    layer=Layer.GOLD,
+    iceberg_name="fact_pollutant_hourly",
+    keys=("location_key", "ts_utc", "pollutant_key"),
+    pool="iceberg_fact_pollutant_hourly",
+    window_column="ts_utc",
+    maintained=True,
+    checks=(
+        _unique(("location_key", "ts_utc", "pollutant_key")),
+        _not_null("location_key", "ts_utc", "pollutant_key"),
+        _LOCATION_FK,
+        CheckDecl(Check.POLLUTANT_FK, "every pollutant_key exists in dim_pollutant"),
+        _ROW_DROP,
+    ),
+)
+# Partitioned by the local calendar day (each location's IANA zone), not the UTC one.
+FACT_CITY_DAILY_LOCAL = TableSpec(
+    asset="fact_city_daily_local",
+    layer=Layer.GOLD,
+    iceberg_name="fact_city_daily_local",
+    keys=("location_key", "date_local"),
+    pool="iceberg_fact_city_daily_local",
+    window_column="date_local",
+    maintained=True,
+    checks=(
+        _unique(("location_key", "date_local")),
+        _not_null("location_key", "date_local"),
+        _LOCATION_FK,
+    ),
+)
 
 # Not partitioned: the forecast hours never enter the partitioned tables.
 FACT_AQI_FORECAST = TableSpec(
@@ -185,6 +221,8 @@ TABLES: tuple[TableSpec, ...] = (
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_AQI_FORECAST,
+    FACT_POLLUTANT_HOURLY,
+    FACT_CITY_DAILY_LOCAL,
 )
 BY_ASSET: dict[str, TableSpec] = {t.asset: t for t in TABLES}
 BY_KEY: dict[dg.AssetKey, TableSpec] = {t.key: t for t in TABLES}

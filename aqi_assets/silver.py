@@ -1,6 +1,9 @@
 """Silver layer: typed, validated, deduplicated hours (`silver_hourly`) and what failed (`silver_rejects`)."""
 
+from datetime import timedelta
+
 import dagster as dg
+from pyspark.sql import functions as F
 
 from aqi_assets import checks
 from aqi_assets.metadata import utc_now
@@ -8,7 +11,13 @@ from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.registry import BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS
+from aqi_assets.transforms.agency import (
+    RECOMPUTED_OPEN_METEO,
+    SILVER_LOOKBACK_HOURS,
+    silver_with_lookback,
+)
 from aqi_assets.transforms.aqi import AqiTable
+from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.silver import rank_bronze, split_ranked
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
@@ -29,7 +38,8 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 description=(
                     "One row per location and UTC hour: pollutants renamed, validated, deduplicated "
                     "on (location_key, ts_utc) keeping the latest ingest, with date/time keys and "
-                    "the US EPA PM2.5 AQI and its category."
+                    "the US EPA PM2.5 AQI and its category, the EPA NowCast of PM2.5 and PM10 "
+                    "with their AQI, and Open-Meteo's own PM2.5 index recomputed its way."
                 ),
                 metadata={"iceberg_table": str(SILVER_HOURLY.table)},
                 **common,
@@ -61,6 +71,14 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         )
         ranked = rank_bronze(bronze, locations).persist()
         silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
+        # The NowCast and the Open-Meteo recomputation read the hours before the window too.
+        since = start - timedelta(hours=SILVER_LOOKBACK_HOURS)
+        before = session.table(spark.table(*BRONZE_RAW.table)).where(
+            window_condition(BRONZE_RAW.window_column, since.date(), first)
+            & (F.col("ts_utc") >= F.lit(since))
+        )
+        lookback, _ = split_ranked(rank_bronze(before, locations), aqi_table, utc_now())
+        silver_df = silver_with_lookback(silver_df, lookback, start, EPA_PM25[aqi_table])
         rejects_df = rejects_df.persist()
         try:
             rows_in, rejected = ranked.count(), rejects_df.count()
@@ -73,7 +91,8 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 ratio = checks.reject_ratio(
                     SILVER_HOURLY, rows_in, rejected, pipeline.max_reject_ratio
                 )
-                return [complete, ratio, checks.row_count_drop(SILVER_HOURLY, write)]
+                agree = checks.open_meteo_agreement(SILVER_HOURLY, written, RECOMPUTED_OPEN_METEO)
+                return [complete, ratio, checks.row_count_drop(SILVER_HOURLY, write), agree]
 
             audit = Audit(
                 table=SILVER_HOURLY,

@@ -41,6 +41,8 @@ class Check(StrEnum):
     COMPLETENESS = "completeness"
     REJECT_RATIO = "reject_ratio"
     ROW_COUNT_DROP = "row_count_drop"
+    POLLUTANT_FK = "pollutant_key_in_dim_pollutant"
+    OPEN_METEO_AGREEMENT = "open_meteo_pm25_agreement"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from aqi_assets.dev.answer_faults import ANSWER_FAULTS
 from aqi_assets.dev.local_rate_limit import LocalRateLimiter, hang
 from aqi_assets.dev.local_replies import ApiError, Reply, air_quality_reply, error_reply, json_reply
 from aqi_assets.dev.model_runs import META_PATH, ModelClock, horizon_hour, meta_json, revise
+from aqi_assets.transforms.aqi_reference import open_meteo_us_aqi_pm25
 
 HISTORY_START = date(2022, 8, 1)
 FORECAST_DAYS = 5
@@ -130,7 +131,7 @@ def _variable_series(
         return [round(1 + 4 * _unit_hash(h, lon), 1) for h in hours]
     if variable == "uv_index":
         return [round(9 * _SUN[h % 24], 2) for h in hours]
-    if variable in ("us_aqi", "us_aqi_pm2_5"):
+    if variable == "us_aqi":
         return [float(_us_aqi(p)) for p in pm25]
     raise KeyError(variable)
 
@@ -152,7 +153,28 @@ def location_series(
     pm25 = pm25_series(lat, lon, known)
     if now is not None:
         pm25 = revise(pm25, known, now)
-    return {v: _variable_series(v, lat, lon, known, pm25) + missing for v in variables}
+    series = {
+        v: _variable_series(v, lat, lon, known, pm25) + missing
+        for v in variables
+        if v != "us_aqi_pm2_5"
+    }
+    if "us_aqi_pm2_5" in variables:
+        series["us_aqi_pm2_5"] = _open_meteo_pm25_index(lat, lon, known, now) + missing
+    return {v: series[v] for v in variables}
+
+
+def _open_meteo_pm25_index(
+    lat: float, lon: float, hours: list[int], now: datetime | None
+) -> list[float | None]:
+    """`us_aqi_pm2_5` the way Open-Meteo computes it: from the 24 hours before each hour."""
+    if not hours:
+        return []
+    before = list(range(hours[0] - 24, hours[-1]))
+    pm25 = pm25_series(lat, lon, before)
+    if now is not None:
+        pm25 = revise(pm25, before, now)
+    index = [open_meteo_us_aqi_pm25(pm25[h - before[0] - 24 : h - before[0]]) for h in hours]
+    return [None if i is None else float(round(i)) for i in index]
 
 
 class LocalOpenMeteo:

@@ -1,0 +1,152 @@
+"""Hourly indices as agencies report them (SPEC §9): every pollutant's EPA and VN_AQI sub-index.
+
+From silver hours (with LOOKBACK_HOURS before the window, so the first hours of a range equal
+those of a longer run): the averages each table is defined on, the sub-indices, the overall US
+AQI with its dominant pollutant and VN_AQI with its own. Column expressions only, one window
+pass per average; callers keep the window's rows afterwards.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from aqi_assets.transforms.breakpoints import (
+    EPA_CO_8H,
+    EPA_NO2_1H,
+    EPA_O3_8H,
+    EPA_PM10,
+    EPA_SO2_1H,
+    VN_CO,
+    VN_NO2,
+    VN_O3_1H,
+    VN_PM10,
+    VN_PM25,
+    VN_SO2,
+    EpaTable,
+)
+from aqi_assets.transforms.nowcast import with_epa_nowcasts, with_nowcast
+from aqi_assets.transforms.open_meteo_aqi import with_open_meteo_pm25_aqi
+from aqi_assets.transforms.rolling import trailing_mean
+from aqi_assets.transforms.sub_index import (
+    dominant,
+    epa_o3_sub_index,
+    epa_so2_sub_index,
+    epa_sub_index,
+    epa_truncated,
+    vn_sub_index,
+)
+
+# The longest average (24 h) needs the 23 hours before a window's first hour.
+LOOKBACK_HOURS = 23
+POLLUTANTS = ("pm25", "pm10", "o3", "no2", "so2", "co")
+INDEX_COLUMNS = ("aqi_overall", "dominant_pollutant", "vn_aqi", "vn_dominant_pollutant")
+
+
+def with_averages(df: DataFrame) -> DataFrame:
+    """Add the averages the tables use: 24-h PM and SO2, 8-h O3 and CO, untruncated NowCasts."""
+    averaged = df.select(
+        "*",
+        trailing_mean("pm25", 24).alias("pm25_24h"),
+        trailing_mean("pm10", 24).alias("pm10_24h"),
+        trailing_mean("so2", 24).alias("so2_24h"),
+        trailing_mean("o3", 8).alias("o3_8h"),
+        trailing_mean("co", 8).alias("co_8h"),
+    )
+    if "nowcast_pm25_raw" not in averaged.columns:
+        averaged = with_nowcast(averaged, "pm25", "nowcast_pm25_raw")
+        averaged = with_nowcast(averaged, "pm10", "nowcast_pm10_raw")
+    return averaged
+
+
+def with_sub_indices(df: DataFrame, pm25_table: EpaTable) -> DataFrame:
+    """Add epa_<p> and vn_<p> for each pollutant (expects `with_averages`' columns)."""
+    c = F.col
+    return df.select(
+        "*",
+        epa_sub_index(c("pm25_24h"), pm25_table, computed=True).alias("epa_pm25"),
+        epa_sub_index(c("pm10_24h"), EPA_PM10, computed=True).alias("epa_pm10"),
+        epa_o3_sub_index(c("o3"), c("o3_8h")).alias("epa_o3"),
+        epa_sub_index(c("no2"), EPA_NO2_1H).alias("epa_no2"),
+        epa_so2_sub_index(c("so2"), c("so2_24h")).alias("epa_so2"),
+        epa_sub_index(c("co_8h"), EPA_CO_8H, computed=True).alias("epa_co"),
+        # VN_AQI hourly (Decision 1459 §2.2.1): PM from the untruncated NowCast, gases 1-hour.
+        vn_sub_index(c("nowcast_pm25_raw"), VN_PM25, computed=True).alias("vn_pm25"),
+        vn_sub_index(c("nowcast_pm10_raw"), VN_PM10, computed=True).alias("vn_pm10"),
+        vn_sub_index(c("o3"), VN_O3_1H).alias("vn_o3"),
+        vn_sub_index(c("no2"), VN_NO2).alias("vn_no2"),
+        vn_sub_index(c("so2"), VN_SO2).alias("vn_so2"),
+        vn_sub_index(c("co"), VN_CO).alias("vn_co"),
+    )
+
+
+def with_overall(df: DataFrame) -> DataFrame:
+    """Add aqi_overall / dominant_pollutant and vn_aqi / vn_dominant_pollutant.
+
+    VN_AQI needs PM2.5 or PM10 (Decision 1459 §2.1 b): without either it is null.
+    """
+    epa, epa_by = dominant({p: F.col(f"epa_{p}") for p in POLLUTANTS})
+    vn, vn_by = dominant({p: F.col(f"vn_{p}") for p in POLLUTANTS})
+    has_pm = F.col("vn_pm25").isNotNull() | F.col("vn_pm10").isNotNull()
+    return df.select(
+        "*",
+        epa.alias("aqi_overall"),
+        epa_by.alias("dominant_pollutant"),
+        F.when(has_pm, vn).alias("vn_aqi"),
+        F.when(has_pm, vn_by).alias("vn_dominant_pollutant"),
+    )
+
+
+def agency_indices(silver: DataFrame, pm25_table: EpaTable) -> DataFrame:
+    """Silver hours (plus lookback) with every average, sub-index and overall index."""
+    return with_overall(with_sub_indices(with_averages(silver), pm25_table))
+
+
+def pollutant_rows(
+    indexed: DataFrame, pm25_table: EpaTable, extra: tuple[str, ...] = ()
+) -> DataFrame:
+    """One row per hour and pollutant: concentration, averaging period, the averaged
+    concentration truncated in the EPA table's unit, `epa_sub_index` and `vn_sub_index`."""
+    c = F.col
+    tables = {
+        "pm25": ("pm25_24h", pm25_table),
+        "pm10": ("pm10_24h", EPA_PM10),
+        "o3": ("o3_8h", EPA_O3_8H),
+        "no2": ("no2", EPA_NO2_1H),
+        "so2": ("so2", EPA_SO2_1H),
+        "co": ("co_8h", EPA_CO_8H),
+    }
+    entries = [
+        F.struct(
+            F.lit(p).alias("pollutant_key"),
+            c(p).alias("concentration"),
+            F.lit(table.averaging.value).alias("averaging_period"),
+            epa_truncated(c(average), table, computed=average != p).alias("averaged_concentration"),
+            F.lit(table.unit).alias("averaged_unit"),
+            c(f"epa_{p}").alias("epa_sub_index"),
+            c(f"vn_{p}").alias("vn_sub_index"),
+        )
+        for p, (average, table) in tables.items()
+    ]
+    keys = ["location_key", "date_key", "time_key", "ts_utc", *extra]
+    return indexed.select(*keys, F.inline(F.array(*entries)))
+
+
+# Silver keeps Open-Meteo's own index beside a recomputation of it, which needs 24 hours back.
+SILVER_LOOKBACK_HOURS = 24
+RECOMPUTED_OPEN_METEO = "us_aqi_pm2_5_recomputed"
+
+
+def silver_with_lookback(
+    window: DataFrame, lookback: DataFrame, start: datetime, pm25_table: EpaTable
+) -> DataFrame:
+    """The window's silver rows with NowCast columns and Open-Meteo's recomputed PM2.5 index.
+
+    `lookback` holds the silver rows of the SILVER_LOOKBACK_HOURS before `start` (same columns):
+    they feed the windows and are dropped afterwards.
+    """
+    both = window.unionByName(lookback)
+    out = with_open_meteo_pm25_aqi(with_epa_nowcasts(both, pm25_table), RECOMPUTED_OPEN_METEO)
+    return out.where(F.col("ts_utc") >= F.lit(start))

@@ -1,0 +1,130 @@
+"""NowCast, every pollutant's indices and local days in the lakehouse: a range run equals the
+same days inside a longer run, a late hour reaches the local day it belongs to, the
+Open-Meteo cross-check reports its agreement."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pyspark.sql import functions as F
+
+from aqi_assets.registry import (
+    DIM_DATE,
+    FACT_CITY_DAILY_LOCAL,
+    FACT_HOURLY,
+    FACT_POLLUTANT_HOURLY,
+    SILVER_HOURLY,
+    SILVER_REJECTS,
+    Check,
+)
+from aqi_assets_tests.materialize import materialize_range, materialize_reference
+
+FIRST, LAST = date(2024, 1, 1), date(2024, 1, 4)
+AGENCY_TABLES = {
+    SILVER_HOURLY: [
+        "location_key",
+        "ts_utc",
+        "nowcast_pm25",
+        "nowcast_aqi",
+        "nowcast_pm10",
+        "nowcast_pm10_aqi",
+        "us_aqi_pm2_5_recomputed",
+    ],
+    FACT_HOURLY: [
+        "location_key",
+        "ts_utc",
+        "nowcast_pm25",
+        "nowcast_aqi",
+        "aqi_overall",
+        "dominant_pollutant",
+        "vn_aqi",
+        "vn_dominant_pollutant",
+    ],
+    FACT_POLLUTANT_HOURLY: None,
+    FACT_CITY_DAILY_LOCAL: None,
+}
+DAY_ASSETS = [
+    SILVER_HOURLY.asset,
+    SILVER_REJECTS.asset,
+    DIM_DATE.asset,
+    FACT_HOURLY.asset,
+    FACT_POLLUTANT_HOURLY.asset,
+    FACT_CITY_DAILY_LOCAL.asset,
+]
+
+
+def rows(spark, catalog: str, spec, since: date) -> list[tuple]:
+    df = spark.table(f"{catalog}.{spec.table}")
+    column = F.col(spec.window_column)
+    df = df.where(column >= F.lit(since).cast(df.schema[spec.window_column].dataType))
+    columns = AGENCY_TABLES[spec] or [c for c in df.columns if c not in ("model_run_at",)]
+    return sorted(tuple(r) for r in df.select(*columns).collect())
+
+
+def test_range_runs_equal_the_longer_run(lakehouse_assets, pipeline_resources, spark) -> None:
+    materialize_reference(lakehouse_assets, pipeline_resources)
+    result = materialize_range(lakehouse_assets, FIRST, LAST, pipeline_resources)
+    catalog = pipeline_resources["spark"].catalog_name
+    since = date(2024, 1, 3)
+    longer = {spec.asset: rows(spark, catalog, spec, since) for spec in AGENCY_TABLES}
+    # Every hour has NowCast, overall and VN indices; a local day of Viet Nam is 24 hours.
+    fact = spark.table(f"{catalog}.{FACT_HOURLY.table}").where(F.col("ts_utc") >= "2024-01-02")
+    assert fact.where("nowcast_aqi IS NULL OR aqi_overall IS NULL OR vn_aqi IS NULL").count() == 0
+    local = spark.table(f"{catalog}.{FACT_CITY_DAILY_LOCAL.table}")
+    assert (
+        local.where("date_local = DATE'2024-01-02'")
+        .select("total_hours")
+        .distinct()
+        .collect()[0][0]
+        == 24
+    )
+    pollutants = spark.table(f"{catalog}.{FACT_POLLUTANT_HOURLY.table}")
+    assert pollutants.count() == 6 * spark.table(f"{catalog}.{FACT_HOURLY.table}").count()
+    # The local server computes us_aqi_pm2_5 Open-Meteo's way: the cross-check agrees.
+    agreement = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == Check.OPEN_METEO_AGREEMENT
+    ]
+    assert agreement
+    assert all(e.passed for e in agreement)
+    assert agreement[0].metadata["agreement_share"].value >= 0.95
+
+    # Each day again on its own: its first hours read the hours before it.
+    for day in (date(2024, 1, 3), date(2024, 1, 4)):
+        materialize_range(lakehouse_assets, day, day, pipeline_resources, DAY_ASSETS)
+    alone = {spec.asset: rows(spark, catalog, spec, since) for spec in AGENCY_TABLES}
+    assert alone == longer
+
+
+def test_local_day_spanning_two_utc_partitions(lakehouse_assets, pipeline_resources, spark) -> None:
+    """Local 2024-01-02 (UTC+7) is UTC 01-01 17:00 to 01-02 17:00; a late hour at 01-02 05:00 UTC
+    lands in the second UTC partition and reaches that local day, not the next one."""
+    materialize_reference(lakehouse_assets, pipeline_resources)
+    materialize_range(lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources)
+    catalog = pipeline_resources["spark"].catalog_name
+    local = f"{catalog}.{FACT_CITY_DAILY_LOCAL.table}"
+    before = {
+        r["date_local"]: r for r in spark.table(local).where("location_key = 'hanoi'").collect()
+    }
+    spark.sql(
+        f"UPDATE {catalog}.bronze.bronze_raw SET pm2_5 = 300.0, ingested_at = current_timestamp() "
+        "WHERE location_key = 'hanoi' AND time = '2024-01-02T05:00'"
+    )
+    materialize_range(
+        lakehouse_assets,
+        date(2024, 1, 2),
+        date(2024, 1, 2),
+        pipeline_resources,
+        [SILVER_HOURLY.asset, SILVER_REJECTS.asset, FACT_CITY_DAILY_LOCAL.asset],
+    )
+    after = {
+        r["date_local"]: r for r in spark.table(local).where("location_key = 'hanoi'").collect()
+    }
+    day, next_day = date(2024, 1, 2), date(2024, 1, 3)
+    assert after[day]["max_pm25"] == 300.0
+    assert after[day]["total_hours"] == 24
+    assert after[day]["who_pm25_exceeded"] is True
+    assert after[day]["vn_aqi_daily"] >= before[day]["vn_aqi_daily"]
+    assert after[next_day] == before[next_day]
+    assert spark.table(local).where(f"date_local = DATE'{day}'").count() == 3
