@@ -16,7 +16,9 @@ from aqi_assets import registry
 from aqi_assets.definitions import build_definitions
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.report.asset import AIR_QUALITY_REPORT, REPORT_KEY, ReportConfig
-from aqi_assets.report.page import write_atomically
+from aqi_assets.report.data import City, ReportData
+from aqi_assets.report.page import render, write_atomically
+from aqi_assets.report.summary import markdown
 from aqi_assets.settings import load_settings
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
@@ -81,7 +83,8 @@ def built(lakehouse_assets, spark, open_meteo_server, tmp_path_factory) -> Built
 
 
 def latest_past_hours(reader: LakehouseReader) -> dict[str, tuple[datetime, int]]:
-    """Each location's latest hour that has happened and has an AQI, read straight from gold."""
+    """Each location's latest hour that has happened and has an AQI, read straight from gold,
+    with the AQI the page leads with (NowCast when the table has it)."""
     hours = reader.read_arrow(*registry.FACT_HOURLY.table)
     if "is_forecast" in hours.column_names:
         hours = hours.filter(pc.invert(pc.fill_null(hours["is_forecast"], False)))
@@ -89,7 +92,8 @@ def latest_past_hours(reader: LakehouseReader) -> dict[str, tuple[datetime, int]
     for row in hours.filter(pc.is_valid(hours["aqi"])).to_pylist():
         key = row["location_key"]
         if key not in latest or row["ts_utc"] > latest[key][0]:
-            latest[key] = (row["ts_utc"], row["aqi"])
+            nowcast = row.get("nowcast_aqi")
+            latest[key] = (row["ts_utc"], row["aqi"] if nowcast is None else nowcast)
     return latest
 
 
@@ -112,7 +116,7 @@ def test_summary_shows_each_city_now_and_the_page_path(built: Built) -> None:
         aqi = latest[location.key][1]
         assert row["now"].startswith(f"{aqi} "), row
         worst, today = int(row["worst of 7 days"].split()[0]), int(row["today's max"].split()[0])
-        assert aqi <= today <= worst
+        assert today <= worst
         assert len(row["daily max, 7 days"].strip("`")) == 7
     assert meta["highest_aqi_now"] == max(aqi for _, aqi in latest.values())
     assert datetime.fromisoformat(meta["as_of"]) == max(ts for ts, _ in latest.values())
@@ -231,3 +235,21 @@ def test_every_chart_draws_in_chromium(built: Built, tmp_path: Path) -> None:
             assert drawn or (kind == "episodes" and chart["empty"]), (section["city"], kind)
     assert [entry for entry in console if entry["level"] in ("SEVERE", "WARNING")] == []
     assert loaded == 0
+
+
+@pytest.mark.parametrize("agency_columns", [True, False])
+def test_nowcast_and_vn_aqi_show_when_the_table_has_them(agency_columns: bool) -> None:
+    now = datetime(2026, 3, 10, 5, tzinfo=UTC)
+    city = City("hanoi", "Ha Noi", ZoneInfo("Asia/Ho_Chi_Minh"), now_ts=now, now_aqi=162)
+    city.hourly = {now - timedelta(hours=h): 150 + h for h in range(24)}
+    city.daily = {date(2026, 3, 9): 158, date(2026, 3, 10): None}
+    if agency_columns:
+        city.nowcast_aqi, city.vn_aqi = 171, 183
+    report = ReportData(now, [city], agency_columns, agency_columns, has_forecast=False)
+    page, summary = render(report, now), markdown(report)
+    row = summary_rows(summary)["Ha Noi"]
+    assert row["now"] == ("171 Unhealthy" if agency_columns else "162 Unhealthy")
+    assert ("NowCast AQI" in page) is agency_columns
+    assert (row.get("VN_AQI") == "183") is agency_columns
+    assert ('title="VN_AQI">183<' in page) is agency_columns
+    assert "forecast" not in summary

@@ -28,13 +28,13 @@ svg text.empty{font-size:12px}ul.episodes{margin:4px 0;padding-left:18px}.ongoin
 """
 
 
-def _badge(aqi: int | None, cls: str = "badge") -> str:
+def _badge(aqi: int | None, cls: str = "badge", title: str | None = None) -> str:
     category = category_of(aqi)
     if category is None:
         return f'<span class="{cls}" style="background:#e4e4e4">n/a</span>'
     return (
         f'<span class="{cls}" style="background:{category.colour};color:{category.text_colour}" '
-        f'title="{escape(category.name)}">{aqi}</span>'
+        f'title="{escape(title or category.name)}">{aqi}</span>'
     )
 
 
@@ -90,8 +90,8 @@ def _now_block(report: ReportData, city: City) -> str:
     if report.has_nowcast and city.nowcast_aqi is not None:
         parts.append(f"<div>hourly {_badge(city.now_aqi)}</div>")
     if report.has_vn_aqi:
-        vn = "n/a" if city.vn_aqi is None else str(city.vn_aqi)
-        parts.append(f"<div>VN_AQI <b class='vn'>{vn}</b></div>")
+        # Decision 1459/QĐ-TCMT bands its index at the same values and in the same colours.
+        parts.append(f"<div>VN_AQI {_badge(city.vn_aqi, title='VN_AQI')}</div>")
     return "".join(parts)
 
 

@@ -41,6 +41,8 @@ def markdown(report: ReportData) -> str:
     if report.as_of is None:
         return "No hourly data yet: materialize the gold facts first."
     head = ["city", "now", "today's max", "worst of 7 days"]
+    if report.has_vn_aqi:
+        head.insert(2, "VN_AQI")
     if report.has_forecast:
         head.append("forecast max")
     head += ["ongoing episode", "daily max, 7 days"]
@@ -48,6 +50,8 @@ def markdown(report: ReportData) -> str:
     for city in report.cities:
         ongoing = city.ongoing
         cells = [city.name, _aqi(city.headline), _aqi(city.today_max), _aqi(city.week_max)]
+        if report.has_vn_aqi:
+            cells.insert(2, "n/a" if city.vn_aqi is None else str(city.vn_aqi))
         if report.has_forecast:
             cells.append(_aqi(city.forecast_max))
         cells.append(
@@ -57,4 +61,5 @@ def markdown(report: ReportData) -> str:
         )
         cells.append(f"`{sparkline(daily_peaks(city))}`")
         lines.append("| " + " | ".join(cells) + " |")
-    return f"As of {report.as_of:%Y-%m-%d %H:%M} UTC (US EPA AQI).\n\n" + "\n".join(lines)
+    now = "; now is the NowCast" if report.has_nowcast else ""
+    return f"As of {report.as_of:%Y-%m-%d %H:%M} UTC (US EPA AQI{now}).\n\n" + "\n".join(lines)
