@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import IO
 
+import pyspark
 import requests
+
+from resources.spark_conf import shipped_iceberg_jar
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOOL = PROJECT_ROOT / "tools" / "minicluster"
@@ -122,6 +127,35 @@ class MiniCluster:
             "YARN_CONF_DIR": str(self.conf_dir),
             "JAVA_HOME": java_home(),
             "SPARK_LOCAL_IP": "127.0.0.1",
+        }
+
+    def profile_env(self, warehouse: str) -> dict[str, str]:
+        """The code location's cluster profile (AQI_ENV=cluster) on this cluster.
+
+        Small containers (one 512 MB executor) so runs fit a 2-core machine; Spark's and
+        Iceberg's jars are read where they already are on the node (`local:`) instead of being
+        uploaded to HDFS by every run, as docs/deployment.md recommends; the executors run the
+        driver's own Python (same host).
+        """
+        spark_conf = {
+            "spark.yarn.jars": f"local:{Path(pyspark.__file__).parent / 'jars'}/*",
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+        }
+        return {
+            **self.env(),
+            "AQI_ENV": "cluster",
+            "AQI_WAREHOUSE": warehouse,
+            "AQI_YARN_QUEUE": "aqi",
+            "AQI_DRIVER_MEMORY": "768m",
+            "AQI_EXECUTOR_MEMORY": "512m",
+            "AQI_EXECUTOR_CORES": "1",
+            "AQI_MIN_EXECUTORS": "1",
+            "AQI_MAX_EXECUTORS": "1",
+            "AQI_SHUFFLE_PARTITIONS": "2",
+            "AQI_ICEBERG_JAR": f"local:{shipped_iceberg_jar()}",
+            "AQI_SPARK_CONF": json.dumps(spark_conf),
+            "PYSPARK_PYTHON": sys.executable,
         }
 
     # -- ResourceManager REST API -------------------------------------------------------------
