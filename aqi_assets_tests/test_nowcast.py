@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms import aqi_reference as ref
-from aqi_assets.transforms.breakpoints import EPA_PM10, EPA_PM25, VN_PM25
+from aqi_assets.transforms.agency import INDEX_COLUMNS, agency_indices
+from aqi_assets.transforms.breakpoints import (
+    EPA_CO_8H,
+    EPA_NO2_1H,
+    EPA_PM10,
+    EPA_PM25,
+    VN_PM10,
+    VN_PM25,
+    VN_TABLES,
+)
 from aqi_assets.transforms.nowcast import LOOKBACK_HOURS, with_epa_nowcasts
 from aqi_assets.transforms.open_meteo_aqi import agreement, with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
@@ -178,3 +187,79 @@ def test_open_meteo_pm25_aqi_matches_the_reference(spark, a) -> None:
         got = row["om_us_aqi_pm25"]
         assert (got is None) == (expected is None)
         assert expected is None or math.isclose(got, expected, rel_tol=1e-9)
+
+
+POLLUTANT_FACTORS = {"pm25": 1, "pm10": 2, "o3": 3, "no2": 4, "so2": 5, "co": 100}
+
+
+def reference_indices(hours: dict[int, float | None], h: int) -> dict[str, object]:
+    """aqi_overall, dominant_pollutant, vn_aqi, vn_dominant_pollutant at hour h, exactly."""
+
+    def value(p: str, hour: int) -> Fraction | None:
+        v = hours.get(hour)
+        return None if v is None else ref.exact(v * POLLUTANT_FACTORS[p])
+
+    def mean(p: str, span: int) -> Fraction | None:
+        return ref.trailing_mean([value(p, h - i) for i in range(span)], math.ceil(span * 0.75))
+
+    def nowcast(p: str) -> Fraction | None:
+        return ref.nowcast([value(p, h - i) for i in range(LOOKBACK_HOURS + 1)], None)
+
+    epa = {
+        "pm25": ref.epa_sub_index(mean("pm25", 24), PM25_2024),
+        "pm10": ref.epa_sub_index(mean("pm10", 24), EPA_PM10),
+        "o3": ref.epa_o3_sub_index(value("o3", h), mean("o3", 8)),
+        "no2": ref.epa_sub_index(value("no2", h), EPA_NO2_1H),
+        "so2": ref.epa_so2_sub_index(value("so2", h), mean("so2", 24)),
+        "co": ref.epa_sub_index(mean("co", 8), EPA_CO_8H),
+    }
+    vn = {
+        "pm25": ref.vn_sub_index(nowcast("pm25"), VN_PM25),
+        "pm10": ref.vn_sub_index(nowcast("pm10"), VN_PM10),
+        **{p: ref.vn_sub_index(value(p, h), VN_TABLES[p]) for p in ("o3", "no2", "so2", "co")},
+    }
+
+    def top(indices: dict[str, int | None]) -> tuple[int | None, str | None]:
+        present = {p: i for p, i in indices.items() if i is not None}
+        if not present:
+            return None, None
+        best = max(present.values())
+        return best, next(p for p, i in present.items() if i == best)
+
+    aqi, by = top(epa)
+    vn_aqi, vn_by = top(vn) if vn["pm25"] is not None or vn["pm10"] is not None else (None, None)
+    return {
+        "aqi_overall": aqi,
+        "dominant_pollutant": by,
+        "vn_aqi": vn_aqi,
+        "vn_dominant_pollutant": vn_by,
+    }
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    hours=st.dictionaries(
+        st.integers(min_value=0, max_value=40),
+        st.one_of(st.none(), st.decimals(min_value=0, max_value=300, places=1).map(float)),
+        min_size=1,
+        max_size=41,
+    )
+)
+def test_overall_indices_match_the_reference_on_series_with_gaps(spark, hours) -> None:
+    rows = [
+        (
+            "a",
+            START + timedelta(hours=h),
+            *[None if v is None else v * f for f in POLLUTANT_FACTORS.values()],
+        )
+        for h, v in hours.items()
+    ]
+    schema = "location_key string, ts_utc timestamp, " + ", ".join(
+        f"{p} double" for p in POLLUTANT_FACTORS
+    )
+    out = agency_indices(spark.createDataFrame(rows, schema), PM25_2024)
+    for row in out.select("ts_utc", *INDEX_COLUMNS).collect():
+        h = int((row["ts_utc"] - START).total_seconds() // 3600)
+        assert {c: row[c] for c in INDEX_COLUMNS} == reference_indices(hours, h)
