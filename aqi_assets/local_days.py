@@ -31,7 +31,11 @@ def build_local_days(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
     @dg.asset(
         deps=[
             dg.AssetDep(
-                SILVER_HOURLY.key, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1)
+                SILVER_HOURLY.key,
+                # The first local day has no UTC day before it: nothing to wait for.
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-1, allow_nonexistent_upstream_partitions=True
+                ),
             ),
             DIM_LOCATION.key,
         ],
