@@ -76,8 +76,14 @@ def _field(row: dict, name: str, origin: str, index: int, kind: type) -> object:
 
 
 def _time_zone(row: dict, origin: str, key: str) -> str:
-    """The location's IANA time zone (its local calendar days); UTC when the file gives none."""
-    zone = row.get("time_zone", "UTC")
+    """The location's IANA time zone (its local calendar days); required, since local days and
+    the forecast's days follow it."""
+    zone = row.get("time_zone")
+    if not zone:
+        raise ReferenceDataError(
+            f"{origin}: location '{key}' has no time_zone; add its IANA time zone, e.g. "
+            '"time_zone": "Asia/Ho_Chi_Minh" (its local calendar days follow it).'
+        )
     try:
         zoneinfo.ZoneInfo(str(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

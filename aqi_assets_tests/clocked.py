@@ -30,6 +30,7 @@ LOCATIONS = [
         "location_name": "Ha Noi",
         "latitude": 21.0285,
         "longitude": 105.8542,
+        "time_zone": "Asia/Ho_Chi_Minh",
     },
 ]
 

@@ -163,12 +163,14 @@ def test_unknown_location_in_gold_is_blocked_and_gold_keeps_its_snapshot(
                     "location_name": "Ha Noi",
                     "latitude": 21.0285,
                     "longitude": 105.8542,
+                    "time_zone": "Asia/Ho_Chi_Minh",
                 },
                 {
                     "location_key": "danang",
                     "location_name": "Da Nang",
                     "latitude": 16.0544,
                     "longitude": 108.2022,
+                    "time_zone": "Asia/Ho_Chi_Minh",
                 },
             ]
         )

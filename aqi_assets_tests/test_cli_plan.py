@@ -23,6 +23,7 @@ def hundred_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "location_name": f"Grid {i}",
             "latitude": 8.0 + (i % 10) * 1.5,
             "longitude": 100.0 + (i // 10) * 1.2,
+            "time_zone": "Asia/Ho_Chi_Minh",
         }
         for i in range(100)
     ]

@@ -88,7 +88,7 @@ def test_dagster_cli_validates_the_code_location(tmp_path: Path) -> None:
 def test_bad_configuration_fails_the_load_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "locations.json"
     bad.write_text(
-        '[{"location_key": "x", "latitude": 1, "longitude": 2}, {"location_key": "x", "latitude": 1, "longitude": 2}]'
+        json.dumps([{"location_key": "x", "latitude": 1, "longitude": 2, "time_zone": "UTC"}] * 2)
     )
     env = {
         **os.environ,

@@ -74,10 +74,22 @@ def test_shipped_reference_data() -> None:
         ("{not json", "is not valid JSON"),
         ("[]", "non-empty JSON list"),
         (
-            json.dumps([{"location_key": "a", "latitude": 1, "longitude": 2}] * 2),
+            json.dumps(
+                [{"location_key": "a", "latitude": 1, "longitude": 2, "time_zone": "UTC"}] * 2
+            ),
             "appears more than once",
         ),
         (json.dumps([{"location_key": "a", "latitude": 91, "longitude": 2}]), "out of range"),
+        (
+            json.dumps([{"location_key": "a", "latitude": 1, "longitude": 2}]),
+            "location 'a' has no time_zone",
+        ),
+        (
+            json.dumps(
+                [{"location_key": "a", "latitude": 1, "longitude": 2, "time_zone": "Hanoi"}]
+            ),
+            "unknown time_zone 'Hanoi'",
+        ),
         (
             json.dumps([{"location_key": "a", "latitude": "x", "longitude": 2}]),
             "needs a float field 'latitude'",

@@ -138,6 +138,7 @@ def synthetic_locations(count: int, path: Path) -> Path:
                 "location_name": f"Grid {i}",
                 "latitude": lat,
                 "longitude": lon,
+                "time_zone": "Asia/Ho_Chi_Minh",
             }
         )
         i += 1
