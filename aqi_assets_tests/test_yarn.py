@@ -34,6 +34,7 @@ from aqi_assets.registry import (
     PARTITIONED_ASSETS,
     REFERENCE_ASSETS,
     SILVER_HOURLY,
+    SILVER_REJECTS,
     TableSpec,
 )
 from aqi_assets_tests.cli_runs import (
@@ -69,6 +70,14 @@ spark.stop()
 """
 
 
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {timeout:.0f} s")
+        time.sleep(1)
+
+
 def executor_ran_tasks(cluster: MiniCluster, app_id: str) -> bool:
     """Whether a container other than the application master ran Spark tasks."""
     logs = cluster.container_logs(app_id)
@@ -77,6 +86,14 @@ def executor_ran_tasks(cluster: MiniCluster, app_id: str) -> bool:
 
 def assert_succeeded_on_yarn(cluster: MiniCluster, app_id: str) -> None:
     """The application finished SUCCEEDED in the profile's queue, executors in containers."""
+    # The run's process ends as its driver says goodbye; the RM records the end a moment later.
+    wait_until(
+        lambda: (
+            cluster.application(app_id)["state"] not in ("NEW", "SUBMITTED", "ACCEPTED", "RUNNING")
+        ),
+        120,
+        f"{app_id} did not finish",
+    )
     app = cluster.application(app_id)
     assert (app["state"], app["finalStatus"]) == ("FINISHED", "SUCCEEDED"), app
     assert app["queue"] == "aqi", app
@@ -257,14 +274,6 @@ def new_application(cluster: MiniCluster, known: set[str]) -> str:
     return app_id
 
 
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f} s")
-        time.sleep(1)
-
-
 def start_run(env: dict[str, str], selection: str, days: str, log: Path) -> subprocess.Popen:
     """`dagster asset materialize` in its own process group (the run worker and its driver)."""
     with log.open("w") as out:
@@ -336,14 +345,15 @@ def executor_processes(cluster: MiniCluster) -> dict[int, Path]:
 
 
 def test_executor_killed_mid_job_is_replaced_and_the_run_succeeds(
-    yarn_graph: YarnGraph, yarn_cluster: MiniCluster, tmp_path: Path
+    yarn_cluster: MiniCluster, open_meteo_server, tmp_path: Path
 ) -> None:
     known_apps = {app["id"] for app in yarn_cluster.applications()}
-    env = {**yarn_graph.env, "DAGSTER_HOME": str(tmp_path / "home")}
-    (tmp_path / "home").mkdir()
+    warehouse = f"{yarn_cluster.fs_uri}/executor-kill"
+    env = yarn_env(yarn_cluster, warehouse, open_meteo_server.base_url, tmp_path / "home")
     log = tmp_path / "run.log"
     day = EXECUTOR_KILL_DAY.isoformat()
-    run = start_run(env, f"{BRONZE_RAW.asset},{SILVER_HOURLY.asset}", f"{day}...{day}", log)
+    selection = ",".join(spec.asset for spec in (BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS))
+    run = start_run(env, selection, f"{day}...{day}", log)
     killed = None
     while run.poll() is None and killed is None:
         for pid, log_dir in executor_processes(yarn_cluster).items():
@@ -360,7 +370,7 @@ def test_executor_killed_mid_job_is_replaced_and_the_run_succeeds(
     executors = [name for name in yarn_cluster.container_logs(app_id) if not name.endswith("01")]
     assert killed in executors
     assert len(executors) >= 2, f"no executor replaced {killed}: {executors}"
-    reader = LakehouseReader(warehouse=yarn_graph.warehouse, webhdfs_url=yarn_cluster.webhdfs_url)
+    reader = LakehouseReader(warehouse=warehouse, webhdfs_url=yarn_cluster.webhdfs_url)
     hours = [
         row["ts_utc"]
         for row in reader.read_arrow(*SILVER_HOURLY.table, selected_fields=("ts_utc",)).to_pylist()

@@ -1,8 +1,7 @@
 """A real Hadoop cluster on 127.0.0.1 for tests: HDFS (NameNode + DataNode) and YARN (one
 ResourceManager, one NodeManager), from Apache Hadoop's own test clusters.
 
-`tools/minicluster/` holds the Java launcher; Maven fetches its jars from Maven Central into the
-local Maven repository (~/.m2, or `-Dmaven.repo.local` in MAVEN_ARGS) the first time.
+`tools/minicluster/` holds the Java launcher (built once by minicluster_build.py).
 `MiniCluster` starts the daemons in their own process group, writes a HADOOP_CONF_DIR, and stops
 them, with every YARN container, when the `with` block ends. Run it by hand with
 `python -m aqi_assets.dev.minicluster WORKDIR` (prints the environment to use, Ctrl-C stops).
@@ -14,8 +13,6 @@ import argparse
 import contextlib
 import json
 import os
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,66 +23,8 @@ from typing import IO
 import pyspark
 import requests
 
+from aqi_assets.dev.minicluster_build import JVM_OPTIONS, MiniClusterError, build, java_home
 from resources.spark_conf import shipped_iceberg_jar
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TOOL = PROJECT_ROOT / "tools" / "minicluster"
-SOURCE = TOOL / "src" / "main" / "java" / "aqi" / "minicluster" / "Launcher.java"
-CLASSES = TOOL / "target" / "classes"
-CLASSPATH_FILE = TOOL / "target" / "classpath.txt"
-# Hadoop 3.3's web apps reflect into the JDK (Guice, Jersey 1) on Java 17.
-JVM_OPTIONS = [
-    "-Xmx512m",
-    "-XX:+UseSerialGC",
-    *(
-        f"--add-opens=java.base/{package}=ALL-UNNAMED"
-        for package in ("java.lang", "java.util", "java.lang.reflect", "java.net", "java.io")
-    ),
-]
-
-
-class MiniClusterError(RuntimeError):
-    """The test cluster could not be built or started; the message says what to do."""
-
-
-def java_home() -> str:
-    """JAVA_HOME, else the JDK of `java` on PATH (NodeManager containers start `$JAVA_HOME/bin/java`)."""
-    if os.environ.get("JAVA_HOME"):
-        return os.environ["JAVA_HOME"]
-    java = shutil.which("java")
-    if java is None:
-        raise MiniClusterError("Java 17 is needed for the Hadoop test cluster: install a JDK 17.")
-    return str(Path(java).resolve().parents[1])
-
-
-def _built() -> bool:
-    launcher = CLASSES / "aqi" / "minicluster" / "Launcher.class"
-    if not (launcher.is_file() and CLASSPATH_FILE.is_file()):
-        return False
-    if launcher.stat().st_mtime < SOURCE.stat().st_mtime:
-        return False
-    if CLASSPATH_FILE.stat().st_mtime < (TOOL / "pom.xml").stat().st_mtime:
-        return False
-    return all(Path(jar).is_file() for jar in CLASSPATH_FILE.read_text().strip().split(":"))
-
-
-def build(timeout: float = 900) -> str:
-    """Compile the launcher and fetch its jars once (Maven); the Java classpath to run it."""
-    if not _built():
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise MiniClusterError(
-                "Maven is needed to fetch the Hadoop test cluster's jars: apt-get install maven."
-            )
-        command = [mvn, "-B", "-q", "-f", str(TOOL / "pom.xml"), "compile"]
-        command += shlex.split(os.environ.get("MAVEN_ARGS", ""))
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0 or not _built():
-            raise MiniClusterError(
-                f"Building tools/minicluster failed (Maven Central reachable?):\n"
-                f"{(done.stdout + done.stderr)[-3000:]}"
-            )
-    return f"{CLASSES}:{CLASSPATH_FILE.read_text().strip()}"
 
 
 def _properties(path: Path) -> dict[str, str]:
@@ -104,7 +43,6 @@ class MiniCluster:
         self.processes: list[subprocess.Popen] = []
         self.info: dict[str, str] = {}
 
-    # -- addresses -------------------------------------------------------------------------
     @property
     def fs_uri(self) -> str:
         """hdfs://127.0.0.1:PORT of the NameNode."""
@@ -158,18 +96,15 @@ class MiniCluster:
             "PYSPARK_PYTHON": sys.executable,
         }
 
-    # -- ResourceManager REST API -------------------------------------------------------------
-    def rest(self, path: str, **params: str) -> dict:
+    def rest(self, path: str) -> dict:
         """GET a ResourceManager REST resource as JSON, e.g. `cluster/apps/APP_ID`."""
-        response = requests.get(f"{self.rm_url}/ws/v1/{path}", params=params, timeout=10)
+        response = requests.get(f"{self.rm_url}/ws/v1/{path}", timeout=10)
         response.raise_for_status()
         return response.json()
 
     def applications(self) -> list[dict]:
-        """Every application the ResourceManager knows (id, state, finalStatus, queue, ...),
-        oldest first."""
-        apps = self.rest("cluster/apps", deSelects="resourceRequests")["apps"]
-        apps = apps.get("app", []) if isinstance(apps, dict) else apps or []
+        """Every application (id, state, finalStatus, queue, ...), oldest first."""
+        apps = (self.rest("cluster/apps")["apps"] or {}).get("app", [])
         return sorted(apps, key=lambda app: int(app["startedTime"]))
 
     def application(self, app_id: str) -> dict:
@@ -178,8 +113,7 @@ class MiniCluster:
 
     def running_nodes(self) -> list[dict]:
         """NodeManagers registered and RUNNING."""
-        nodes = self.rest("cluster/nodes")["nodes"]
-        nodes = nodes.get("node", []) if isinstance(nodes, dict) else nodes or []
+        nodes = (self.rest("cluster/nodes")["nodes"] or {}).get("node", [])
         return [node for node in nodes if node["state"] == "RUNNING"]
 
     def container_logs(self, app_id: str) -> dict[str, str]:
@@ -192,7 +126,6 @@ class MiniCluster:
             if (container / "stderr").is_file()
         }
 
-    # -- life cycle -----------------------------------------------------------------------------
     def start(self, timeout: float = 180) -> MiniCluster:
         """Build if needed, start both JVMs, wait until the NodeManager has registered."""
         classpath = build()
