@@ -12,8 +12,8 @@ import pytest
 from aqi_assets.cli_backfill import launch_backfill
 from aqi_assets.cli_progress import watch
 from aqi_assets.cli_queries import DagsterApi
+from aqi_assets.dagster_compat import BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE
 from aqi_assets.dev.dagster_dev import launch_partition_run, wait_for_run
-from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE
 from aqi_assets.registry import (
     BRONZE_RAW,
     FACT_CITY_DAILY,

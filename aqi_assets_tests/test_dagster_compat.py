@@ -1,6 +1,9 @@
-"""The shipped instance's batched event log records exactly what Dagster's stock SQLite log records."""
+"""aqi_assets.dagster_compat: the batched event log records exactly what Dagster's stock SQLite
+log records, and on another Dagster release the module falls back to the stock log with a warning."""
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -9,8 +12,8 @@ from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 from dagster._serdes import deserialize_value
 
+from aqi_assets.dagster_compat import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
 from aqi_assets.dev.dagster_dev import PROJECT_ROOT
-from aqi_assets.event_log_storage import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-11")
@@ -148,3 +151,24 @@ def test_planned_partitions_show_in_progress_before_the_run_starts(
     instance.create_run_for_job(job, tags=RANGE_TAGS, asset_selection=frozenset({upstream.key}))
     status = instance.get_status_by_partition(upstream.key, DAYS.get_partition_keys(), DAYS)
     assert set(status.values()) == {AssetPartitionStatus.IN_PROGRESS}
+
+
+FALLBACK_PROBE = """
+import warnings
+import dagster
+dagster.__version__ = "0.0.1"
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from aqi_assets import dagster_compat
+from dagster._core.storage.event_log import SqliteEventLogStorage
+storage = dagster_compat.BatchedSqliteEventLogStorage
+print(len([w for w in caught if "dagster_compat" in str(w.message)]))
+print(storage.store_event_batch is SqliteEventLogStorage.store_event_batch)
+"""
+
+
+def test_other_dagster_release_gets_the_stock_event_log_and_one_warning() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", FALLBACK_PROBE], capture_output=True, text=True, check=True
+    )
+    assert probe.stdout.split() == ["1", "True"], probe.stderr

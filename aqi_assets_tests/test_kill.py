@@ -19,8 +19,8 @@ from aqi_assets.registry import (
     FACT_HOURLY,
     SILVER_HOURLY,
     SILVER_REJECTS,
-    Table,
 )
+from aqi_assets.table_spec import TableSpec
 from aqi_assets_tests.cli_runs import PARTITIONED, ROOT, cli_env, materialize_command
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
@@ -32,18 +32,18 @@ TABLES = (BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS, DIM_DATE, FACT_HOURLY, FACT
 KILLED_RANGE = (date(2024, 1, 2), date(2024, 1, 5))
 
 
-def committed_files(warehouse: Path, table: Table) -> set[str]:
+def committed_files(warehouse: Path, table: TableSpec) -> set[str]:
     """Paths of the data files referenced by the table's current snapshot."""
     files = LakehouseReader(warehouse=warehouse.as_uri()).files(*table.table)
     return {Path(f.path).name for f in files}
 
 
-def parquet_files(warehouse: Path, table: Table) -> set[str]:
+def parquet_files(warehouse: Path, table: TableSpec) -> set[str]:
     """Names of the Parquet files present in the table's data folder, committed or not."""
     return {p.name for p in (warehouse.joinpath(*table.table) / "data").rglob("*.parquet")}
 
 
-def kill_when_files_appear(process: subprocess.Popen, warehouse: Path, table: Table) -> bool:
+def kill_when_files_appear(process: subprocess.Popen, warehouse: Path, table: TableSpec) -> bool:
     """SIGKILL the run's process group as soon as a new data file of `table` is on disk."""
     known = parquet_files(warehouse, table)
     while process.poll() is None:
