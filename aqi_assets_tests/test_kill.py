@@ -21,7 +21,13 @@ from aqi_assets.registry import (
     SILVER_REJECTS,
 )
 from aqi_assets.table_spec import TableSpec
-from aqi_assets_tests.cli_runs import PARTITIONED, ROOT, cli_env, materialize_command
+from aqi_assets_tests.cli_runs import (
+    PARTITIONED,
+    ROOT,
+    cli_env,
+    materialize_command,
+    run_materialize,
+)
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 from aqi_assets_tests.readback import table_rows
@@ -107,14 +113,6 @@ def test_sigkill_mid_write_keeps_whole_snapshots_and_rerun_completes(
             f"{table} holds a partial write after the kill"
         )
 
-    rerun = subprocess.run(
-        materialize_command(PARTITIONED, days),
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    run_materialize(env, PARTITIONED, days)
     for table in (*TABLES, FACT_EPISODE):
         assert table_rows(warehouse, table) == table_rows(reference_wh, table), table

@@ -158,15 +158,7 @@ def test_killed_run_is_cancelled_its_pool_freed_and_the_rerun_completes(
     [dead] = instance.get_runs()
     assert dead.status == dg.DagsterRunStatus.STARTED
     force_cancel(postgres_ui.url, dead.run_id)
-    rerun = subprocess.run(
-        materialize_command(PARTITIONED, killed_days),
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    run_materialize(env, PARTITIONED, killed_days)
     assert reader.row_count(*FACT_HOURLY.table) == 5 * HOURS_PER_DAY
 
     finished, cancelled = instance.get_runs()  # newest first
