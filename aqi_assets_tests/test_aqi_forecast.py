@@ -65,11 +65,12 @@ def test_forecast_holds_future_hours_to_the_horizon_with_local_days(
     assert max(r["ts_utc"] for r in rows) == datetime(2026, 3, 14, 12)
     assert {r["model_run_at"] for r in rows} == {datetime(2026, 3, 9, 12)}
     assert {r["fetched_at"] for r in rows} == {naive(BEFORE_RUN)}
-    evening = {
-        r["location_key"]: r["date_local"] for r in rows if r["ts_utc"] == datetime(2026, 3, 10, 17)
+    # Both locations live in Asia/Ho_Chi_Minh (UTC+7): their day turns at 17:00 UTC.
+    local_days = {
+        hour: {r["date_local"] for r in rows if r["ts_utc"] == datetime(2026, 3, 10, hour)}
+        for hour in (16, 17)
     }
-    # 17:00 UTC is midnight in Ho Chi Minh City's zone; the other location has none (UTC).
-    assert evening == {"spell": date(2026, 3, 11), "hanoi": date(2026, 3, 10)}
+    assert local_days == {16: {date(2026, 3, 10)}, 17: {date(2026, 3, 11)}}
     assert all(r["aqi"] is not None and r["aqi_category"] for r in rows)
     [materialization] = result.asset_materializations_for_node(FACT_AQI_FORECAST.asset)
     outlook = materialization.metadata["highest_aqi_per_local_day"].value
