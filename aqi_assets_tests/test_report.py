@@ -26,7 +26,7 @@ from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
 
 DAYS = 8
-FORECAST = getattr(registry, "FACT_AQI_FORECAST", None)
+FORECAST = registry.FACT_AQI_FORECAST
 _ids = itertools.count()
 
 
@@ -253,3 +253,20 @@ def test_nowcast_and_vn_aqi_show_when_the_table_has_them(agency_columns: bool) -
     assert (row.get("VN_AQI") == "183") is agency_columns
     assert ('title="VN_AQI">183<' in page) is agency_columns
     assert "forecast" not in summary
+
+
+def test_before_its_tables_exist_the_report_waits_instead_of_failing(
+    lakehouse_assets, pipeline_resources, tmp_path: Path
+) -> None:
+    """A fresh instance: the automation may ask for the page before the facts were ever built."""
+    empty = LakehouseReader(warehouse=(tmp_path / "warehouse").as_uri())
+    folder = ReportConfig(folder=str(tmp_path / "reports"))
+    result = dg.materialize(
+        lakehouse_assets,
+        selection=[AIR_QUALITY_REPORT],
+        resources={**pipeline_resources, "lakehouse": empty},
+        run_config=dg.RunConfig(ops={AIR_QUALITY_REPORT: folder}),
+    )
+    assert result.success
+    assert result.asset_materializations_for_node(AIR_QUALITY_REPORT) == []
+    assert not (tmp_path / "reports").exists()

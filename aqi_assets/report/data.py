@@ -182,8 +182,8 @@ def _load_episodes(reader: LakehouseReader, cities: dict[str, City], as_of: date
 
 def _load_forecast(reader: LakehouseReader, cities: dict[str, City], as_of: datetime) -> bool:
     """Highest forecast AQI per city and coming local day; False when there is no forecast."""
-    spec = getattr(registry, "FACT_AQI_FORECAST", None)
-    if spec is None or not reader.table_exists(*spec.table):
+    spec = registry.FACT_AQI_FORECAST
+    if not reader.table_exists(*spec.table):
         return False
     table = _read(reader, spec, ("location_key", "date_local", "aqi"))
     peaks: dict[tuple[str, date], int] = defaultdict(int)
