@@ -7,6 +7,7 @@ each recorded in PostgreSQL and nothing in SQLite.
 from __future__ import annotations
 
 import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +54,17 @@ def sqlite_files(home: Path) -> list[Path]:
     return [*home.rglob("*.db"), *home.rglob("*.db-wal")]
 
 
+def closed_backfill(instance: dg.DagsterInstance, timeout: float = 180) -> object:
+    """The instance's one backfill once the daemon has closed it (`aqi backfill` returns as soon
+    as every partition is in; the daemon marks the backfill done on a later tick)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        [backfill] = instance.get_backfills()
+        if backfill.status.value != "REQUESTED" or time.monotonic() > deadline:
+            return backfill
+        time.sleep(2)
+
+
 def days(first: date, last: date) -> set[str]:
     return {(first + timedelta(d)).isoformat() for d in range((last - first).days + 1)}
 
@@ -80,7 +92,7 @@ def test_daemon_backfill_is_recorded_in_postgres(postgres_ui, postgres_env, monk
     assert reader.row_count(*FACT_HOURLY.table) == 3 * HOURS_PER_DAY
     assert reader.row_count(*FACT_CITY_DAILY.table) == 9
     instance = postgres_instance(postgres_ui.home, postgres_env, monkeypatch)
-    [backfill] = instance.get_backfills()
+    backfill = closed_backfill(instance)
     assert backfill.status.value == "COMPLETED_SUCCESS"
     runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
     assert runs
