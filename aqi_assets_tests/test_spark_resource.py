@@ -29,18 +29,18 @@ def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None
     assert "IcebergSparkSessionExtensions" in conf["spark.sql.extensions"]
 
 
-def test_local_driver_memory_is_configurable(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_driver_memory_is_configurable(tmp_path) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "768m"
-    monkeypatch.setenv("AQI_DRIVER_MEMORY", "6g")
+    settings = load_settings({"AQI_WAREHOUSE": str(tmp_path), "AQI_DRIVER_MEMORY": "6g"})
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "6g"
 
 
-def test_cluster_profile_is_yarn_client_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AQI_PYTHON_ARCHIVE", "hdfs:///envs/aqi.tar.gz#environment")
-    monkeypatch.setenv("AQI_YARN_QUEUE", "etl")
+def test_cluster_profile_is_yarn_client_mode() -> None:
     settings = load_settings(
         {
+            "AQI_PYTHON_ARCHIVE": "hdfs:///envs/aqi.tar.gz#environment",
+            "AQI_YARN_QUEUE": "etl",
             "AQI_ENV": "cluster",
             "AQI_WAREHOUSE": "hdfs://nn:8020/lakehouse",
             "AQI_ICEBERG_PACKAGES": "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.2",
