@@ -49,8 +49,9 @@ def maintain(
         f"'target-file-size-bytes', '{config.target_file_size_mb * 1024 * 1024}'))"
     ).collect()
     session.sql(f"CALL {catalog}.system.rewrite_manifests(table => '{identifier}')").collect()
+    # To the microsecond: a snapshot committed within the current second is older than now too.
     older_than = (utc_now() - timedelta(days=config.keep_snapshots_days)).strftime(
-        "%Y-%m-%d %H:%M:%S"
+        "%Y-%m-%d %H:%M:%S.%f"
     )
     session.sql(
         f"CALL {catalog}.system.expire_snapshots(table => '{identifier}', "
