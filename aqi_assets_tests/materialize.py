@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from aqi_assets.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
+from aqi_assets.registry import BRONZE_RAW, PARTITIONED_ASSETS, REFERENCE_ASSETS
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 
@@ -38,3 +38,12 @@ def materialize_reference(
 ) -> dg.ExecuteInProcessResult:
     """Materialize the unpartitioned reference dimensions."""
     return dg.materialize(assets, selection=list(REFERENCE_ASSETS), resources=resources)
+
+
+def land_late_reading(spark_resource, location_key: str, time: str, pm25: float) -> None:
+    """Rewrite one bronze hour in place as a later ingest of `pm25` (late data arriving)."""
+    bronze = spark_resource.table(*BRONZE_RAW.table)
+    spark_resource.spark_session.sql(
+        f"UPDATE {bronze} SET pm2_5 = {pm25}, ingested_at = current_timestamp() "
+        f"WHERE location_key = '{location_key}' AND time = '{time}'"
+    )

@@ -17,7 +17,7 @@ from aqi_assets.registry import (
     SILVER_REJECTS,
     Check,
 )
-from aqi_assets_tests.materialize import materialize_range, materialize_reference
+from aqi_assets_tests.materialize import land_late_reading, materialize_range, materialize_reference
 
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 4)
 AGENCY_TABLES = {
@@ -107,10 +107,7 @@ def test_local_day_spanning_two_utc_partitions(lakehouse_assets, pipeline_resour
     before = {
         r["date_local"]: r for r in spark.table(local).where("location_key = 'hanoi'").collect()
     }
-    spark.sql(
-        f"UPDATE {catalog}.bronze.bronze_raw SET pm2_5 = 300.0, ingested_at = current_timestamp() "
-        "WHERE location_key = 'hanoi' AND time = '2024-01-02T05:00'"
-    )
+    land_late_reading(pipeline_resources["spark"], "hanoi", "2024-01-02T05:00", 300.0)
     materialize_range(
         lakehouse_assets,
         date(2024, 1, 2),

@@ -203,9 +203,9 @@ def test_daily_hours_out_of_sync_with_silver_is_blocked(
 ) -> None:
     reader = pipeline_resources["lakehouse"]
     before = reader.current_snapshot_id(*FACT_CITY_DAILY.table)
-    catalog = pipeline_resources["spark"].catalog_name
+    silver = pipeline_resources["spark"].table(*SILVER_HOURLY.table)
     spark.sql(
-        f"DELETE FROM {catalog}.silver.silver_hourly WHERE location_key = 'danang' "
+        f"DELETE FROM {silver} WHERE location_key = 'danang' "
         "AND ts_utc = TIMESTAMP'2024-01-02 07:00:00'"
     )
     result = materialize_range(

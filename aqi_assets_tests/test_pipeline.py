@@ -18,7 +18,7 @@ from aqi_assets.registry import (
     SILVER_HOURLY,
     SILVER_REJECTS,
 )
-from aqi_assets_tests.materialize import materialize_range, materialize_reference
+from aqi_assets_tests.materialize import land_late_reading, materialize_range, materialize_reference
 
 GOLD = [FACT_HOURLY.iceberg_name, FACT_CITY_DAILY.asset, FACT_EPISODE.asset, DIM_DATE.asset]
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 3)
@@ -80,12 +80,8 @@ def test_materializing_twice_gives_identical_tables(
 def test_late_data_replaces_the_hour_once_downstream(
     built, lakehouse_assets, pipeline_resources, spark
 ) -> None:
-    catalog = pipeline_resources["spark"].catalog_name
-    bronze = f"{catalog}.bronze.bronze_raw"
-    spark.sql(
-        f"UPDATE {bronze} SET pm2_5 = 300.0, ingested_at = current_timestamp() "
-        "WHERE location_key = 'hanoi' AND time = '2024-01-02T05:00'"
-    )
+    spark_resource = pipeline_resources["spark"]
+    land_late_reading(spark_resource, "hanoi", "2024-01-02T05:00", 300.0)
     materialize_range(
         lakehouse_assets,
         date(2024, 1, 2),
@@ -103,13 +99,14 @@ def test_late_data_replaces_the_hour_once_downstream(
     hour = (F.col("location_key") == "hanoi") & (
         F.col("ts_utc") == F.lit("2024-01-02 05:00:00").cast("timestamp")
     )
-    rows = spark.table(f"{catalog}.gold.fact_air_quality_hourly").where(hour).collect()
+    fact_hourly = spark.table(spark_resource.table(*FACT_HOURLY.table))
+    rows = fact_hourly.where(hour).collect()
     assert [(r["pm25"], r["aqi"]) for r in rows] == [(300.0, 449)]
-    assert spark.table(f"{catalog}.silver.silver_hourly").where(hour).count() == 1
-    daily = spark.table(f"{catalog}.gold.fact_city_daily").where(
+    assert spark.table(spark_resource.table(*SILVER_HOURLY.table)).where(hour).count() == 1
+    daily = spark.table(spark_resource.table(*FACT_CITY_DAILY.table)).where(
         "location_key = 'hanoi' AND date_key = 20240102"
     )
     [day] = daily.collect()
     assert day["max_pm25"] == 300.0
     assert day["total_hours"] == 24
-    assert spark.table(f"{catalog}.gold.fact_air_quality_hourly").count() == 216
+    assert fact_hourly.count() == 216
