@@ -1,6 +1,6 @@
 """Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 from pyspark.sql import DataFrame
@@ -15,14 +15,14 @@ from aqi_assets.registry import (
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_HOURLY,
+    FACT_POLLUTANT_HOURLY,
     SILVER_HOURLY,
     Check,
     TableSpec,
     asset_args,
 )
-from aqi_assets.transforms.agency import INDEX_COLUMNS, LOOKBACK_HOURS, agency_indices
+from aqi_assets.transforms.agency import INDEX_COLUMNS, overall_indices
 from aqi_assets.transforms.aqi import AqiTable
-from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.daily import city_daily, day_finality
 from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
 from aqi_assets.transforms.fetch_flags import carried_flags, past_hours
@@ -60,21 +60,6 @@ def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
     return spark.spark_session.table(name)
 
 
-def silver_with_indices(
-    spark: SparkIcebergResource, start: datetime, end: datetime, aqi_table: AqiTable
-) -> DataFrame:
-    """Silver hours of [start, end) with every pollutant's averages and sub-indices.
-
-    Reads the LOOKBACK_HOURS before `start` for the 24-hour and 8-hour means, then drops them.
-    """
-    since = start - timedelta(hours=LOOKBACK_HOURS)
-    silver = read(spark, SILVER_HOURLY).where(
-        window_condition(SILVER_HOURLY.window_column, since, end)
-    )
-    indexed = agency_indices(silver, EPA_PM25[aqi_table])
-    return indexed.where(indexed["ts_utc"] >= start)
-
-
 def dimension_checks(
     spark: SparkIcebergResource, start: datetime, end: datetime, with_time: bool = True
 ) -> list[checks.FrameCheck]:
@@ -99,22 +84,36 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
     """`fact_hourly`, `fact_city_daily` and `fact_episode` over `partitions_def`."""
 
     @dg.asset(
-        deps=[SILVER_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key, DIM_TIME.key],
+        deps=[
+            SILVER_HOURLY.key,
+            FACT_POLLUTANT_HOURLY.key,
+            DIM_LOCATION.key,
+            DIM_DATE.key,
+            DIM_TIME.key,
+        ],
         description=(
             f"Star-schema fact per location and hour ({FACT_HOURLY.table}); `is_forecast` marks "
             "today's hours that had not happened when fetched. Beside the seed's PM2.5 `aqi`: "
             "the EPA NowCast and its AQI (PM2.5, PM10), `aqi_overall` (largest EPA sub-index of "
             "all pollutants, each on its averaging period) with `dominant_pollutant`, and "
-            "`vn_aqi` (Viet Nam's hourly VN_AQI, Decision 1459/QĐ-TCMT) with its own."
+            "`vn_aqi` (Viet Nam's hourly VN_AQI, Decision 1459/QĐ-TCMT) with its own, both the "
+            "largest sub-index of the hour's rows in fact_pollutant_hourly."
         ),
         **asset_args(FACT_HOURLY, partitions_def),
     )
     @gated
     def fact_hourly(
-        context: dg.AssetExecutionContext, spark: SparkIcebergResource, pipeline: PipelineConfig
+        context: dg.AssetExecutionContext, spark: SparkIcebergResource
     ) -> dg.MaterializeResult:
         start, end = context.partition_time_window
-        silver = silver_with_indices(spark, start, end, AqiTable(pipeline.aqi_breakpoints))
+        pollutants = read(spark, FACT_POLLUTANT_HOURLY).where(
+            window_condition(FACT_POLLUTANT_HOURLY.window_column, start, end)
+        )
+        silver = (
+            read(spark, SILVER_HOURLY)
+            .where(window_condition(SILVER_HOURLY.window_column, start, end))
+            .join(overall_indices(pollutants), ["location_key", "ts_utc"], "left")
+        )
         audit = Audit(
             table=FACT_HOURLY,
             blocking=[

@@ -1,10 +1,13 @@
 """`fact_pollutant_hourly`: one row per location, hour and pollutant, with both agencies' sub-indices."""
 
+from datetime import datetime, timedelta
+
 import dagster as dg
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets import checks
-from aqi_assets.facts import read, silver_with_indices
+from aqi_assets.facts import read
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.registry import (
@@ -15,11 +18,27 @@ from aqi_assets.registry import (
     Check,
     asset_args,
 )
-from aqi_assets.transforms.agency import pollutant_rows
+from aqi_assets.transforms.agency import LOOKBACK_HOURS, indexed_hours, pollutant_rows
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.fetch_flags import carried_flags
+from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
+
+
+def silver_with_indices(
+    spark: SparkIcebergResource, start: datetime, end: datetime, aqi_table: AqiTable
+) -> DataFrame:
+    """Silver hours of [start, end) with every pollutant's averages and sub-indices.
+
+    Reads the LOOKBACK_HOURS before `start` for the 24-hour and 8-hour means, then drops them.
+    """
+    since = start - timedelta(hours=LOOKBACK_HOURS)
+    silver = read(spark, SILVER_HOURLY).where(
+        window_condition(SILVER_HOURLY.window_column, since, end)
+    )
+    indexed = indexed_hours(silver, EPA_PM25[aqi_table])
+    return indexed.where(indexed["ts_utc"] >= start)
 
 
 def build_pollutant_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

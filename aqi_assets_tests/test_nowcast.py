@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms import aqi_reference as ref
-from aqi_assets.transforms.agency import INDEX_COLUMNS, agency_indices
+from aqi_assets.transforms.agency import (
+    INDEX_COLUMNS,
+    indexed_hours,
+    overall_indices,
+    pollutant_rows,
+)
 from aqi_assets.transforms.breakpoints import (
     EPA_CO_8H,
     EPA_NO2_1H,
@@ -259,7 +264,9 @@ def test_overall_indices_match_the_reference_on_series_with_gaps(spark, hours) -
     schema = "location_key string, ts_utc timestamp, " + ", ".join(
         f"{p} double" for p in POLLUTANT_FACTORS
     )
-    out = agency_indices(spark.createDataFrame(rows, schema), PM25_2024)
+    hours_df = spark.createDataFrame(rows, schema).select("*", F.lit(0).alias("date_key"))
+    indexed = indexed_hours(hours_df.withColumn("time_key", F.lit(0)), PM25_2024)
+    out = overall_indices(pollutant_rows(indexed, PM25_2024))
     for row in out.select("ts_utc", *INDEX_COLUMNS).collect():
         h = int((row["ts_utc"] - START).total_seconds() // 3600)
         assert {c: row[c] for c in INDEX_COLUMNS} == reference_indices(hours, h)

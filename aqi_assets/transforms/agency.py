@@ -1,16 +1,17 @@
 """Hourly indices as agencies report them (SPEC §9): every pollutant's EPA and VN_AQI sub-index.
 
 From silver hours (with LOOKBACK_HOURS before the window, so the first hours of a range equal
-those of a longer run): the averages each table is defined on, the sub-indices, the overall US
-AQI with its dominant pollutant and VN_AQI with its own. Column expressions only, one window
-pass per average; callers keep the window's rows afterwards.
+those of a longer run): the averages each table is defined on, the sub-indices, one row per
+hour and pollutant, and from those rows the overall US AQI with its dominant pollutant and
+VN_AQI with its own. Column expressions only, one window pass per average; callers keep the
+window's rows afterwards.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.breakpoints import (
@@ -31,7 +32,6 @@ from aqi_assets.transforms.nowcast import with_epa_nowcasts, with_nowcast
 from aqi_assets.transforms.open_meteo_aqi import with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.sub_index import (
-    dominant,
     epa_o3_sub_index,
     epa_so2_sub_index,
     epa_sub_index,
@@ -82,26 +82,9 @@ def with_sub_indices(df: DataFrame, pm25_table: EpaTable) -> DataFrame:
     )
 
 
-def with_overall(df: DataFrame) -> DataFrame:
-    """Add aqi_overall / dominant_pollutant and vn_aqi / vn_dominant_pollutant.
-
-    VN_AQI needs PM2.5 or PM10 (Decision 1459 §2.1 b): without either it is null.
-    """
-    epa, epa_by = dominant({p: F.col(f"epa_{p}") for p in POLLUTANTS})
-    vn, vn_by = dominant({p: F.col(f"vn_{p}") for p in POLLUTANTS})
-    has_pm = F.col("vn_pm25").isNotNull() | F.col("vn_pm10").isNotNull()
-    return df.select(
-        "*",
-        epa.alias("aqi_overall"),
-        epa_by.alias("dominant_pollutant"),
-        F.when(has_pm, vn).alias("vn_aqi"),
-        F.when(has_pm, vn_by).alias("vn_dominant_pollutant"),
-    )
-
-
-def agency_indices(silver: DataFrame, pm25_table: EpaTable) -> DataFrame:
-    """Silver hours (plus lookback) with every average, sub-index and overall index."""
-    return with_overall(with_sub_indices(with_averages(silver), pm25_table))
+def indexed_hours(silver: DataFrame, pm25_table: EpaTable) -> DataFrame:
+    """Silver hours (plus lookback) with every average and every pollutant's two sub-indices."""
+    return with_sub_indices(with_averages(silver), pm25_table)
 
 
 def pollutant_rows(
@@ -132,6 +115,37 @@ def pollutant_rows(
     ]
     keys = ["location_key", "date_key", "time_key", "ts_utc", *extra]
     return indexed.select(*keys, F.inline(F.array(*entries)))
+
+
+def _highest(index: str, order: Column) -> Column:
+    """The (index, pollutant) row with the largest `index`; ties go to the lowest `order`."""
+    ranked = F.struct(F.col(index).alias("index"), (-order).alias("order"), F.col("pollutant_key"))
+    return F.max(F.when(F.col(index).isNotNull(), ranked))
+
+
+def overall_indices(rows: DataFrame) -> DataFrame:
+    """Per location and hour of `pollutant_rows`: the columns of INDEX_COLUMNS.
+
+    `aqi_overall` is the largest EPA sub-index and `dominant_pollutant` the pollutant giving it
+    (ties go to the one listed first in POLLUTANTS); `vn_aqi` / `vn_dominant_pollutant` the same
+    for VN_AQI, which needs PM2.5 or PM10 (Decision 1459 §2.1 b): without either it is null.
+    """
+    positions = F.create_map(*(F.lit(x) for i, p in enumerate(POLLUTANTS) for x in (p, i)))
+    order = positions[F.col("pollutant_key")]
+    is_pm = F.col("pollutant_key").isin("pm25", "pm10")
+    per_hour = rows.groupBy("location_key", "ts_utc").agg(
+        _highest("epa_sub_index", order).alias("epa"),
+        _highest("vn_sub_index", order).alias("vn"),
+        F.max(F.when(is_pm, F.col("vn_sub_index"))).isNotNull().alias("has_pm"),
+    )
+    return per_hour.select(
+        "location_key",
+        "ts_utc",
+        F.col("epa.index").alias("aqi_overall"),
+        F.col("epa.pollutant_key").alias("dominant_pollutant"),
+        F.when(F.col("has_pm"), F.col("vn.index")).alias("vn_aqi"),
+        F.when(F.col("has_pm"), F.col("vn.pollutant_key")).alias("vn_dominant_pollutant"),
+    )
 
 
 # Silver keeps Open-Meteo's own index beside a recomputation of it, which needs 24 hours back.
