@@ -8,6 +8,7 @@ commit and annotate it. The checks each table carries are declared in `aqi_asset
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,25 +45,40 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
+def _examples(offending: DataFrame, keys: Sequence[str]) -> dg.MetadataValue:
+    shown = [c for c in offending.columns if c in keys or c in ("reason", "duplicates")]
+    rows = offending.select(*shown).limit(EXAMPLES).collect()
+    return dg.MetadataValue.json([{c: _jsonable(v) for c, v in r.asDict().items()} for r in rows])
+
+
+def evaluate_frame_checks(
+    table: TableSpec, frame_checks: Sequence[FrameCheck], frame: DataFrame, keys: Sequence[str]
+) -> list[dg.AssetCheckResult]:
+    """Run `frame_checks` on `frame`, counting every check's offending rows in one Spark job.
+
+    A failed check's metadata holds its count and a few offending keys (read only on failure).
+    """
+    if not frame_checks:
+        return []
+    offending = [check.offending(frame) for check in frame_checks]
+    tagged = [rows.select(F.lit(i).alias("check")) for i, rows in enumerate(offending)]
+    counted = functools.reduce(DataFrame.unionByName, tagged).groupBy("check").count().collect()
+    counts = {row["check"]: row["count"] for row in counted}
+    results = []
+    for i, check in enumerate(frame_checks):
+        count = counts.get(i, 0)
+        metadata: dict[str, Any] = {"offending_rows": count}
+        if count:
+            metadata["examples"] = _examples(offending[i], keys)
+        results.append(result(table, check.name, count == 0, metadata))
+    return results
+
+
 def evaluate_frame_check(
     table: TableSpec, check: FrameCheck, frame: DataFrame, keys: Sequence[str]
 ) -> dg.AssetCheckResult:
-    """Run `check` on `frame`: on failure its metadata holds the count and a few offending keys."""
-    offending = check.offending(frame).cache()
-    try:
-        count = offending.count()
-        metadata: dict[str, Any] = {"offending_rows": count}
-        if count:
-            shown = [c for c in offending.columns if c in keys or c in ("reason", "duplicates")]
-            metadata["examples"] = dg.MetadataValue.json(
-                [
-                    {c: _jsonable(v) for c, v in r.asDict().items()}
-                    for r in offending.select(*shown).limit(EXAMPLES).collect()
-                ]
-            )
-    finally:
-        offending.unpersist()
-    return result(table, check.name, count == 0, metadata)
+    """Run one `check` on `frame` (see `evaluate_frame_checks`)."""
+    return evaluate_frame_checks(table, [check], frame, keys)[0]
 
 
 def result(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -12,14 +11,12 @@ from typing import Any
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets.checks import FrameCheck, evaluate_frame_check
+from aqi_assets.checks import FrameCheck, evaluate_frame_checks
 from aqi_assets.metadata import days_in, write_metadata
 from aqi_assets.registry import TableSpec
 from resources.iceberg_writes import WriteResult, replace_table, replace_window, window_condition
 from resources.spark import SparkIcebergResource
 
-# Blocking checks are small Spark jobs dominated by scheduling latency: submit them side by side.
-CHECK_THREADS = 4
 WarningChecks = Callable[[WriteResult, DataFrame], list[dg.AssetCheckResult]]
 
 
@@ -67,13 +64,7 @@ class Audit:
 
 def _audit_before_commit(audit: Audit, frame: DataFrame, table: str) -> list[dg.AssetCheckResult]:
     columns = audit.example_columns or audit.table.keys
-    with ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="check") as pool:
-        results = list(
-            pool.map(
-                lambda check: evaluate_frame_check(audit.table, check, frame, columns),
-                audit.blocking,
-            )
-        )
+    results = evaluate_frame_checks(audit.table, audit.blocking, frame, columns)
     if not all(r.passed for r in results):
         raise BlockingCheckFailed(
             f"Blocking checks failed on {audit.table.asset}: {failed_names(results)}. Nothing was "
@@ -109,8 +100,7 @@ def publish_window(
     cached = bool(audit and audit.blocking)
     try:
         if cached:
-            # Fill the cache in one job: checks submitted side by side on an empty cache would
-            # each compute the whole frame (4 at once on 2 cores).
+            # Fill the cache in one job: the checks' branches and the write then read it.
             df.persist().count()
         results = _audit_before_commit(audit, df, name) if audit else []
         write = replace_window(df, name, window_column, start, end)

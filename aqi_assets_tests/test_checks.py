@@ -53,6 +53,32 @@ def test_null_keys(spark) -> None:
     assert [e["location_key"] for e in examples(result)] == ["hanoi"]
 
 
+def test_checks_evaluated_together_report_each_its_own_rows(spark) -> None:
+    frame = spark.createDataFrame(
+        [("hanoi", T, 20240101, 5, 10.0, 52)] * 2 + [("hcmc", T, None, 5, 10.0, 52)], HOURLY
+    )
+    found = checks.evaluate_frame_checks(
+        SILVER_HOURLY,
+        [
+            checks.unique("location_key", "ts_utc"),
+            checks.not_null("location_key", "date_key"),
+            checks.value_ranges(),
+        ],
+        frame,
+        ("location_key", "ts_utc", "date_key"),
+    )
+    assert [(r.check_name, r.passed) for r in found] == [
+        (Check.UNIQUE.value, False),
+        (Check.NO_NULL_KEYS.value, False),
+        (Check.VALUE_RANGES.value, True),
+    ]
+    assert [r.metadata["offending_rows"].value for r in found] == [1, 1, 0]
+    assert examples(found[1]) == [
+        {"location_key": "hcmc", "ts_utc": T.isoformat(), "date_key": None}
+    ]
+    assert "examples" not in found[2].metadata
+
+
 def test_value_ranges(spark) -> None:
     frame = spark.createDataFrame(
         [("hanoi", T, 20240101, 5, -3.0, None), ("hcmc", T, 20240101, 5, 10.0, 52)], HOURLY
