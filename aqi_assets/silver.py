@@ -1,9 +1,9 @@
 """Silver layer: typed, validated, deduplicated hours (`silver_hourly`) and what failed (`silver_rejects`)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 
 from aqi_assets import checks
 from aqi_assets.metadata import utc_now
@@ -21,6 +21,18 @@ from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.silver import rank_bronze, split_ranked
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
+
+
+def previous_hours(
+    spark: SparkIcebergResource, like: DataFrame, since: datetime, start: datetime
+) -> DataFrame:
+    """Silver's stored rows of [since, start) with the columns of `like` (none on a new table)."""
+    session = spark.spark_session
+    name = spark.table(*SILVER_HOURLY.table)
+    if not session.catalog.tableExists(name):
+        return session.createDataFrame([], like.schema)
+    stored = session.table(name).where(window_condition(SILVER_HOURLY.window_column, since, start))
+    return stored.select(*like.columns)
 
 
 def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -71,13 +83,10 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         )
         ranked = rank_bronze(bronze, locations).persist()
         silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
-        # The NowCast and the Open-Meteo recomputation read the hours before the window too.
+        # The NowCast and the Open-Meteo recomputation read the hours before the window too:
+        # silver's own, already validated and deduplicated.
         since = start - timedelta(hours=SILVER_LOOKBACK_HOURS)
-        before = session.table(spark.table(*BRONZE_RAW.table)).where(
-            window_condition(BRONZE_RAW.window_column, since.date(), first)
-            & (F.col("ts_utc") >= F.lit(since))
-        )
-        lookback, _ = split_ranked(rank_bronze(before, locations), aqi_table, utc_now())
+        lookback = previous_hours(spark, silver_df, since, start)
         silver_df = silver_with_lookback(silver_df, lookback, start, EPA_PM25[aqi_table])
         rejects_df = rejects_df.persist()
         try:
