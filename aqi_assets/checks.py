@@ -62,7 +62,7 @@ def evaluate_frame_checks(
         return []
     offending = [check.offending(frame) for check in frame_checks]
     tagged = [rows.select(F.lit(i).alias("check")) for i, rows in enumerate(offending)]
-    counted = functools.reduce(DataFrame.unionByName, tagged).groupBy("check").count().collect()
+    counted = functools.reduce(DataFrame.union, tagged).groupBy("check").count().collect()
     counts = {row["check"]: row["count"] for row in counted}
     results = []
     for i, check in enumerate(frame_checks):
