@@ -36,7 +36,11 @@ def open_meteo_scale(mean: Column) -> Column:
 
 def with_open_meteo_pm25_aqi(df: DataFrame, out: str = "om_us_aqi_pm25") -> DataFrame:
     """Add `out`: Open-Meteo's PM2.5 AQI recomputed from `pm25` (needs the 24 hours before)."""
-    return df.withColumn(out, open_meteo_scale(previous_hours_mean("pm25", HOURS)))
+    # The mean goes into a column of its own first: Spark would otherwise compute one window
+    # aggregate per occurrence of it in the scale's CASE chain (dozens per row).
+    mean = f"__{out}_mean"
+    with_mean = df.withColumn(mean, previous_hours_mean("pm25", HOURS))
+    return with_mean.withColumn(out, open_meteo_scale(F.col(mean))).drop(mean)
 
 
 @dataclass(frozen=True)
