@@ -43,11 +43,13 @@ def write_metadata(
     table_window: DataFrame,
     *,
     partitions: list[str] | None = None,
+    preview: DataFrame | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """Standard metadata of one Iceberg commit plus asset-specific `extra` entries.
 
-    `table_window` reads the table back (the rows just written): schema and preview come from it.
+    `table_window` reads the table back (the rows just written): the schema comes from it, the
+    preview too unless `preview` holds the same rows more cheaply (a cached frame).
     """
     metadata: dict[str, Any] = {
         "table": result.table,
@@ -58,7 +60,9 @@ def write_metadata(
         "iceberg_snapshot_id": str(result.snapshot_id),
         "changed_partitions": result.changed_partitions,
         "dagster/column_schema": column_schema(table_window.schema),
-        "preview": dg.MetadataValue.md(markdown_preview(table_window)),
+        "preview": dg.MetadataValue.md(
+            markdown_preview(table_window if preview is None else preview)
+        ),
         "spark_application_id": table_window.sparkSession.sparkContext.applicationId,
     }
     if partitions is not None:

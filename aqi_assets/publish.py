@@ -98,23 +98,30 @@ def publish_window(
     if window_column is None:
         raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
     cached = bool(audit and audit.blocking)
+    first = start.date() if isinstance(start, datetime) else start
+    last = end.date() if isinstance(end, datetime) else end
     try:
         if cached:
             # Fill the cache in one job: the checks' branches and the write then read it.
             df.persist().count()
         results = _audit_before_commit(audit, df, name) if audit else []
         write = replace_window(df, name, window_column, start, end)
+        table_window = spark.spark_session.table(name).where(
+            window_condition(window_column, start, end)
+        )
+        # The cached frame holds exactly the rows just committed: warnings and the preview read
+        # it instead of planning another scan of the table.
+        written = df if cached else table_window
+        if audit:
+            results += audit.extra_results
+            if audit.warnings:
+                results += audit.warnings(write, written)
+        metadata = write_metadata(
+            write, table_window, partitions=days_in(first, last), preview=written, **extra
+        )
     finally:
         if cached:
             df.unpersist()
-    written = spark.spark_session.table(name).where(window_condition(window_column, start, end))
-    if audit:
-        results += audit.extra_results
-        if audit.warnings:
-            results += audit.warnings(write, written)
-    first = start.date() if isinstance(start, datetime) else start
-    last = end.date() if isinstance(end, datetime) else end
-    metadata = write_metadata(write, written, partitions=days_in(first, last), **extra)
     if audit:
         metadata["quality_score"] = quality_score(results)
     return dg.MaterializeResult(asset_key=table.key, metadata=metadata, check_results=results)

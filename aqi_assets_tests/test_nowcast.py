@@ -180,6 +180,21 @@ def test_open_meteo_pm25_aqi(spark) -> None:
     assert (share.compared_hours, share.agreeing_hours, share.share) == (16, 1, 1 / 16)
 
 
+def window_aggregates(df, capsys) -> int:
+    """How many window aggregates Spark's optimized plan of `df` computes per row."""
+    capsys.readouterr()
+    df.explain("formatted")
+    return capsys.readouterr().out.count("windowspecdefinition(")
+
+
+def test_each_trailing_window_is_computed_once_per_row(spark, capsys) -> None:
+    """A window inlined in a CASE chain is computed once per occurrence (108 per row on 1.6 M
+    rows made silver 4x slower at 100 locations): each mean is one count and one avg."""
+    df = frame(spark, {"a": {h: 9.0 for h in range(30)}})
+    assert window_aggregates(with_open_meteo_pm25_aqi(df), capsys) == 2
+    assert window_aggregates(with_epa_nowcasts(df, PM25_2024), capsys) == 2
+
+
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
