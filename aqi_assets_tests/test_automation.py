@@ -16,8 +16,10 @@ from aqi_assets.registry import (
     DIM_TIME,
     FACT_AQI_FORECAST,
     FACT_HOURLY,
+    FACT_POLLUTANT_HOURLY,
     SILVER_HOURLY,
     SILVER_REJECTS,
+    TableSpec,
 )
 from aqi_assets.settings import load_settings
 
@@ -66,10 +68,12 @@ def test_ingestion_is_left_to_the_open_days_sensor(defs, instance) -> None:
     assert requested(result, FACT_AQI_FORECAST.asset) == set()
 
 
-def report_check(instance: dg.DagsterInstance, name: str, passed: bool) -> None:
+def report_check(
+    instance: dg.DagsterInstance, name: str, passed: bool, table: TableSpec = SILVER_HOURLY
+) -> None:
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
-            asset_key=SILVER_HOURLY.key,
+            asset_key=table.key,
             check_name=name,
             passed=passed,
             blocking=True,
@@ -99,7 +103,7 @@ def test_silver_follows_bronze_and_gold_waits_for_its_checks(bronze_landed) -> N
 
 
 @pytest.mark.parametrize(("unique_passed", "expected"), [(True, {TODAY}), (False, set())])
-def test_gold_follows_silver_only_when_blocking_checks_pass(
+def test_gold_follows_its_upstream_only_when_blocking_checks_pass(
     defs, instance, bronze_landed, unique_passed: bool, expected: set[str]
 ) -> None:
     materialized(instance, SILVER_HOURLY.asset, TODAY)
@@ -110,4 +114,16 @@ def test_gold_follows_silver_only_when_blocking_checks_pass(
     after = dg.evaluate_automation_conditions(
         defs=defs, instance=instance, evaluation_time=at(10, 30), cursor=bronze_landed.cursor
     )
-    assert requested(after, FACT_HOURLY.asset) == expected
+    assert requested(after, FACT_POLLUTANT_HOURLY.asset) == expected
+    # fact_hourly reads fact_pollutant_hourly's sub-indices: it waits for that table's checks.
+    assert requested(after, FACT_HOURLY.asset) == set()
+    if not unique_passed:
+        return
+    materialized(instance, FACT_POLLUTANT_HOURLY.asset, TODAY)
+    for decl in FACT_POLLUTANT_HOURLY.checks:
+        if decl.blocking:
+            report_check(instance, decl.name.value, True, FACT_POLLUTANT_HOURLY)
+    later = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(10, 40), cursor=after.cursor
+    )
+    assert requested(later, FACT_HOURLY.asset) == {TODAY}
