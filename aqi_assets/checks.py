@@ -74,13 +74,6 @@ def evaluate_frame_checks(
     return results
 
 
-def evaluate_frame_check(
-    table: TableSpec, check: FrameCheck, frame: DataFrame, keys: Sequence[str]
-) -> dg.AssetCheckResult:
-    """Run one `check` on `frame` (see `evaluate_frame_checks`)."""
-    return evaluate_frame_checks(table, [check], frame, keys)[0]
-
-
 def result(
     table: TableSpec, name: Check, passed: bool, metadata: dict[str, Any]
 ) -> dg.AssetCheckResult:

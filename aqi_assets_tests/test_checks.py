@@ -29,7 +29,8 @@ T = datetime(2024, 1, 1, 5)
 
 
 def evaluate(check: checks.FrameCheck, frame, table: TableSpec = SILVER_HOURLY):
-    return checks.evaluate_frame_check(table, check, frame, ("location_key", "ts_utc", "date_key"))
+    keys = ("location_key", "ts_utc", "date_key")
+    return checks.evaluate_frame_checks(table, [check], frame, keys)[0]
 
 
 def examples(result) -> list[dict]:

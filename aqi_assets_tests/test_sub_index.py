@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms import aqi_reference as ref
+from aqi_assets.transforms.agency import overall_indices
 from aqi_assets.transforms.breakpoints import (
     EPA_CO_8H,
     EPA_NO2_1H,
@@ -33,7 +34,6 @@ from aqi_assets.transforms.breakpoints import (
     VnTable,
 )
 from aqi_assets.transforms.sub_index import (
-    dominant,
     epa_o3_sub_index,
     epa_so2_sub_index,
     epa_sub_index,
@@ -107,6 +107,29 @@ def test_truncation_has_no_rounding_before_it(spark) -> None:
     assert spark_values(spark, values[4:], lambda c: epa_truncated(c, EPA_O3_8H)) == [0.077, 0.078]
 
 
+def overall(indices, column: str):
+    """The hour's overall index and dominant pollutant, from one row of sub-index columns,
+    through the production path (one row per pollutant -> `overall_indices`)."""
+    other = "vn_sub_index" if column == "epa_sub_index" else "epa_sub_index"
+    rows = indices.select(
+        F.lit("a").alias("location_key"),
+        F.current_timestamp().alias("ts_utc"),
+        F.inline(
+            F.array(
+                *(
+                    F.struct(
+                        F.lit(p).alias("pollutant_key"),
+                        F.col(p).alias(column),
+                        F.lit(None).cast("int").alias(other),
+                    )
+                    for p in indices.columns
+                )
+            )
+        ),
+    )
+    return overall_indices(rows).first()
+
+
 def test_epa_tad_worked_example(spark) -> None:
     """TAD's example: 8-h O3 0.078 ppm -> 126, PM2.5 35.9 µg/m³ -> 102, 8-h CO 8.4 ppm -> 90."""
     o3 = ug("0.078", EPA_O3_8H)
@@ -118,9 +141,9 @@ def test_epa_tad_worked_example(spark) -> None:
         "co": epa_sub_index(F.col("co"), EPA_CO_8H, computed=True).alias("co"),
     }
     indices = df.select(*subs.values())
-    overall, which = dominant({k: F.col(k) for k in subs})
-    row = indices.select("*", overall.alias("aqi"), which.alias("dominant")).first()
-    assert row.asDict() == {"o3": 126, "pm25": 102, "co": 90, "aqi": 126, "dominant": "o3"}
+    assert indices.first().asDict() == {"o3": 126, "pm25": 102, "co": 90}
+    hour = overall(indices, "epa_sub_index")
+    assert (hour["aqi_overall"], hour["dominant_pollutant"]) == (126, "o3")
 
 
 def test_o3_and_so2_combine_their_periods(spark) -> None:
@@ -163,10 +186,11 @@ def test_vn_decision_hourly_example(spark) -> None:
         "pm25": vn_sub_index(F.col("pm25"), VN_PM25, computed=True).alias("pm25"),
     }
     indices = df.select(*subs.values())
-    overall, which = dominant({k: F.col(k) for k in subs})
-    row = indices.select("*", overall.alias("aqi"), vn_category_column(overall).alias("band"))
-    assert row.first().asDict() == {"o3": 43, "no2": 59, "pm25": 41, "aqi": 59, "band": "Moderate"}
-    assert indices.select(which).first()[0] == "no2"
+    assert indices.first().asDict() == {"o3": 43, "no2": 59, "pm25": 41}
+    hour = overall(indices, "vn_sub_index")
+    assert (hour["vn_aqi"], hour["vn_dominant_pollutant"]) == (59, "no2")
+    band = indices.select(vn_category_column(F.lit(hour["vn_aqi"])).alias("band")).first()
+    assert band["band"] == "Moderate"
 
 
 def test_vn_decision_daily_example(spark) -> None:

@@ -8,8 +8,6 @@ Tables and their sources: `aqi_assets.transforms.breakpoints`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -105,19 +103,6 @@ def vn_o3_daily_sub_index(max_1h_ug: Column, max_8h_ug: Column) -> Column:
     return F.greatest(
         vn_sub_index(max_1h_ug, VN_O3_1H), vn_sub_index(max_8h_ug, VN_O3_8H, computed=True)
     )
-
-
-def dominant(sub_indices: Mapping[str, Column]) -> tuple[Column, Column]:
-    """(largest sub-index, the pollutant that gives it); ties go to the first pollutant listed."""
-    overall = (
-        F.greatest(*sub_indices.values())
-        if len(sub_indices) > 1
-        else next(iter(sub_indices.values()))
-    )
-    which = F.lit(None).cast("string")
-    for pollutant, index in reversed(list(sub_indices.items())):
-        which = F.when(index.isNotNull() & (index == overall), F.lit(pollutant)).otherwise(which)
-    return overall, which
 
 
 def vn_category_column(index: Column) -> Column:
