@@ -10,7 +10,7 @@ from aqi_assets.metadata import utc_now
 from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
-from aqi_assets.registry import BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS
+from aqi_assets.registry import BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS, asset_spec
 from aqi_assets.transforms.agency import (
     RECOMPUTED_OPEN_METEO,
     SILVER_LOOKBACK_HOURS,
@@ -26,41 +26,39 @@ from resources.spark import SparkIcebergResource
 def previous_hours(
     spark: SparkIcebergResource, like: DataFrame, since: datetime, start: datetime
 ) -> DataFrame:
-    """Silver's stored rows of [since, start) with the columns of `like` (none on a new table)."""
+    """Silver's stored rows of [since, start) with the columns of `like` (none on a new table).
+
+    The rows are brought to the driver (a day of hours per location at most): a frame that
+    still read the table would have Spark drop the cached silver frame when the commit lands,
+    and the checks after it would recompute the whole window.
+    """
     session = spark.spark_session
     name = spark.table(*SILVER_HOURLY.table)
     if not session.catalog.tableExists(name):
         return session.createDataFrame([], like.schema)
     stored = session.table(name).where(window_condition(SILVER_HOURLY.window_column, since, start))
-    return stored.select(*like.columns)
+    return session.createDataFrame(stored.select(*like.columns).collect(), like.schema)
 
 
 def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """`silver_hourly` and `silver_rejects`, computed together from one read of bronze."""
-    common = {
-        "deps": [BRONZE_RAW.key],
-        "group_name": SILVER_HOURLY.layer.value,
-        "kinds": {"spark", "iceberg"},
-    }
 
     @dg.multi_asset(
         specs=[
-            dg.AssetSpec(
-                SILVER_HOURLY.key,
+            asset_spec(
+                SILVER_HOURLY,
+                deps=[BRONZE_RAW.key],
                 description=(
                     "One row per location and UTC hour: pollutants renamed, validated, deduplicated "
                     "on (location_key, ts_utc) keeping the latest ingest, with date/time keys and "
                     "the US EPA PM2.5 AQI and its category, the EPA NowCast of PM2.5 and PM10 "
                     "with their AQI, and Open-Meteo's own PM2.5 index recomputed its way."
                 ),
-                metadata={"iceberg_table": str(SILVER_HOURLY.table)},
-                **common,
             ),
-            dg.AssetSpec(
-                SILVER_REJECTS.key,
+            asset_spec(
+                SILVER_REJECTS,
+                deps=[BRONZE_RAW.key],
                 description="Every bronze row that failed validation, unchanged, with its reason.",
-                metadata={"iceberg_table": str(SILVER_REJECTS.table)},
-                **common,
             ),
         ],
         check_specs=SILVER_HOURLY.check_specs(),
