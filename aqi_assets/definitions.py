@@ -10,12 +10,12 @@ from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, d
 from aqi_assets.facts import build_facts
 from aqi_assets.forecast import fact_aqi_forecast
 from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
+from aqi_assets.hourly_facts import build_hourly_facts
 from aqi_assets.jobs import lakehouse_job
 from aqi_assets.local_days import build_local_days
 from aqi_assets.maintenance import iceberg_maintenance, maintenance_schedule
 from aqi_assets.open_days import open_days_sensor
 from aqi_assets.partitions import daily_partitions
-from aqi_assets.pollutant_facts import build_pollutant_facts
 from aqi_assets.profiles import resources_for
 from aqi_assets.reference import load_locations, load_pollutants
 from aqi_assets.report.asset import air_quality_report
@@ -42,8 +42,8 @@ def build_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinitio
         dim_pollutant,
         dim_time,
         build_dim_date(partitions),
+        build_hourly_facts(partitions),
         *build_facts(partitions),
-        build_pollutant_facts(partitions),
         build_local_days(partitions),
         fact_aqi_forecast,
         air_quality_report,

@@ -1,4 +1,4 @@
-"""Gold facts: hourly air quality, city-day aggregates and pollution episodes."""
+"""Gold facts over fact_hourly: city-day aggregates and pollution episodes (and how facts read)."""
 
 from datetime import datetime
 
@@ -15,41 +15,17 @@ from aqi_assets.registry import (
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_HOURLY,
-    FACT_POLLUTANT_HOURLY,
     SILVER_HOURLY,
     Check,
     TableSpec,
     asset_args,
 )
-from aqi_assets.transforms.agency import INDEX_COLUMNS, overall_indices
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.daily import city_daily, day_finality
 from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
-from aqi_assets.transforms.fetch_flags import carried_flags, past_hours
+from aqi_assets.transforms.fetch_flags import past_hours
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
-
-FACT_HOURLY_COLUMNS = (
-    "location_key",
-    "date_key",
-    "time_key",
-    "ts_utc",
-    "pm25",
-    "pm10",
-    "o3",
-    "no2",
-    "so2",
-    "co",
-    "aqi",
-    "aod",
-    "dust",
-    "uv_index",
-    "nowcast_pm25",
-    "nowcast_aqi",
-    "nowcast_pm10",
-    "nowcast_pm10_aqi",
-    *INDEX_COLUMNS,
-)
 
 
 def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
@@ -81,56 +57,7 @@ def dimension_checks(
 
 
 def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """`fact_hourly`, `fact_city_daily` and `fact_episode` over `partitions_def`."""
-
-    @dg.asset(
-        deps=[
-            SILVER_HOURLY.key,
-            FACT_POLLUTANT_HOURLY.key,
-            DIM_LOCATION.key,
-            DIM_DATE.key,
-            DIM_TIME.key,
-        ],
-        description=(
-            f"Star-schema fact per location and hour ({FACT_HOURLY.table}); `is_forecast` marks "
-            "today's hours that had not happened when fetched. Beside the seed's PM2.5 `aqi`: "
-            "the EPA NowCast and its AQI (PM2.5, PM10), `aqi_overall` (largest EPA sub-index of "
-            "all pollutants, each on its averaging period) with `dominant_pollutant`, and "
-            "`vn_aqi` (Viet Nam's hourly VN_AQI, Decision 1459/QĐ-TCMT) with its own, both the "
-            "largest sub-index of the hour's rows in fact_pollutant_hourly."
-        ),
-        **asset_args(FACT_HOURLY, partitions_def),
-    )
-    @gated
-    def fact_hourly(
-        context: dg.AssetExecutionContext, spark: SparkIcebergResource
-    ) -> dg.MaterializeResult:
-        start, end = context.partition_time_window
-        pollutants = read(spark, FACT_POLLUTANT_HOURLY).where(
-            window_condition(FACT_POLLUTANT_HOURLY.window_column, start, end)
-        )
-        silver = (
-            read(spark, SILVER_HOURLY)
-            .where(window_condition(SILVER_HOURLY.window_column, start, end))
-            .join(overall_indices(pollutants), ["location_key", "ts_utc"], "left")
-        )
-        audit = Audit(
-            table=FACT_HOURLY,
-            blocking=[
-                checks.unique(*FACT_HOURLY.keys),
-                checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
-                *dimension_checks(spark, start, end),
-            ],
-            warnings=lambda write, _: [checks.row_count_drop(FACT_HOURLY, write)],
-        )
-        return publish_window(
-            spark,
-            FACT_HOURLY,
-            silver.select(*FACT_HOURLY_COLUMNS, carried_flags(silver)[0]),
-            start,
-            end,
-            audit=audit,
-        )
+    """`fact_city_daily` and `fact_episode` over `partitions_def`."""
 
     @dg.asset(
         deps=[FACT_HOURLY.key, DIM_LOCATION.key, DIM_DATE.key],
@@ -219,4 +146,4 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             plan.detected.unpersist()
         return result
 
-    return [fact_hourly, fact_city_daily, fact_episode]
+    return [fact_city_daily, fact_episode]

@@ -52,11 +52,14 @@ def gated(compute: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
 class Audit:
     """Checks around one commit: blocking ones on the frame before it, warnings after it.
 
-    `example_columns` are shown beside offending rows (default: the table's key).
+    `example_columns` are shown beside offending rows (default: the table's key). With blocking
+    checks the frame is cached for the checks and the write to share, unless `cache_frame` is
+    False: a frame derived cheaply from one the caller cached already.
     """
 
     table: TableSpec
     example_columns: Sequence[str] = ()
+    cache_frame: bool = True
     blocking: Sequence[FrameCheck] = ()
     warnings: WarningChecks | None = None
     extra_results: list[dg.AssetCheckResult] = field(default_factory=list)
@@ -97,7 +100,8 @@ def publish_window(
     window_column = table.window_column
     if window_column is None:
         raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
-    cached = bool(audit and audit.blocking)
+    cached = bool(audit and audit.blocking and audit.cache_frame)
+    cheap = cached or bool(audit and not audit.cache_frame)
     first = start.date() if isinstance(start, datetime) else start
     last = end.date() if isinstance(end, datetime) else end
     try:
@@ -109,9 +113,9 @@ def publish_window(
         table_window = spark.spark_session.table(name).where(
             window_condition(window_column, start, end)
         )
-        # The cached frame holds exactly the rows just committed: warnings and the preview read
+        # A cached frame holds exactly the rows just committed: warnings and the preview read
         # it instead of planning another scan of the table.
-        written = df if cached else table_window
+        written = df if cheap else table_window
         if audit:
             results += audit.extra_results
             if audit.warnings:

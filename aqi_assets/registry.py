@@ -171,7 +171,8 @@ FACT_POLLUTANT_HOURLY = TableSpec(
     layer=Layer.GOLD,
     iceberg_name="fact_pollutant_hourly",
     keys=("location_key", "ts_utc", "pollutant_key"),
-    pool="iceberg_fact_pollutant_hourly",
+    # Written by the same step as fact_hourly, so it shares its pool.
+    pool=FACT_HOURLY.pool,
     window_column="ts_utc",
     maintained=True,
     checks=(
@@ -253,3 +254,15 @@ def asset_args(spec: TableSpec, partitions_def: dg.PartitionsDefinition | None =
         args["partitions_def"] = partitions_def
         args["backfill_policy"] = BACKFILL_POLICY
     return args
+
+
+def asset_spec(spec: TableSpec, deps: list[dg.AssetKey], description: str) -> dg.AssetSpec:
+    """One table of a multi-asset step (several tables computed together): key, group, table."""
+    return dg.AssetSpec(
+        spec.key,
+        deps=deps,
+        description=description,
+        group_name=spec.layer.value,
+        kinds={"spark", "iceberg"},
+        metadata={"iceberg_table": str(spec.table)},
+    )

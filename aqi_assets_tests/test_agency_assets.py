@@ -4,7 +4,7 @@ Open-Meteo cross-check reports its agreement."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from pyspark.sql import functions as F
 
@@ -17,6 +17,7 @@ from aqi_assets.registry import (
     SILVER_REJECTS,
     Check,
 )
+from aqi_assets.silver import previous_hours
 from aqi_assets_tests.materialize import land_late_reading, materialize_range, materialize_reference
 
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 4)
@@ -80,6 +81,13 @@ def test_range_runs_equal_the_longer_run(lakehouse_assets, pipeline_resources, s
     )
     pollutants = spark.table(f"{catalog}.{FACT_POLLUTANT_HOURLY.table}")
     assert pollutants.count() == 6 * spark.table(f"{catalog}.{FACT_HOURLY.table}").count()
+    # One step writes both: the hour's overall index is the largest of its pollutant rows.
+    largest = pollutants.groupBy("location_key", "ts_utc").agg(
+        F.max("epa_sub_index").alias("largest"), F.max("vn_sub_index").alias("largest_vn")
+    )
+    both = fact.join(largest, ["location_key", "ts_utc"])
+    assert both.count() == fact.count()
+    assert both.where("aqi_overall != largest OR vn_aqi != largest_vn").count() == 0
     # The local server computes us_aqi_pm2_5 Open-Meteo's way: the cross-check agrees.
     agreement = [
         e
@@ -95,6 +103,23 @@ def test_range_runs_equal_the_longer_run(lakehouse_assets, pipeline_resources, s
         materialize_range(lakehouse_assets, day, day, pipeline_resources, DAY_ASSETS)
     alone = {spec.asset: rows(spark, catalog, spec, since) for spec in AGENCY_TABLES}
     assert alone == longer
+
+
+def test_silver_lookback_is_held_by_the_plan(lakehouse_assets, pipeline_resources, spark) -> None:
+    """Silver's look-back rows do not read silver_hourly: a frame reading the table it replaces
+    would be dropped from Spark's cache by the commit, and every check after it recomputed."""
+    materialize_reference(lakehouse_assets, pipeline_resources)
+    materialize_range(lakehouse_assets, FIRST, FIRST, pipeline_resources)
+    resource = pipeline_resources["spark"]
+    stored = spark.table(f"{resource.catalog_name}.{SILVER_HOURLY.table}")
+    start = datetime(2024, 1, 2, tzinfo=UTC)
+    lookback = previous_hours(resource, stored, start - timedelta(hours=24), start)
+    assert (
+        lookback.count()
+        == stored.count()
+        == 24 * len(stored.select("location_key").distinct().collect())
+    )
+    assert lookback.inputFiles() == []
 
 
 def test_local_day_spanning_two_utc_partitions(lakehouse_assets, pipeline_resources, spark) -> None:

@@ -16,8 +16,7 @@ from aqi_assets.transforms import aqi_reference as ref
 from aqi_assets.transforms.agency import (
     INDEX_COLUMNS,
     indexed_hours,
-    overall_indices,
-    pollutant_rows,
+    with_overall_indices,
 )
 from aqi_assets.transforms.breakpoints import (
     EPA_CO_8H,
@@ -281,7 +280,7 @@ def test_overall_indices_match_the_reference_on_series_with_gaps(spark, hours) -
     )
     hours_df = spark.createDataFrame(rows, schema).select("*", F.lit(0).alias("date_key"))
     indexed = indexed_hours(hours_df.withColumn("time_key", F.lit(0)), PM25_2024)
-    out = overall_indices(pollutant_rows(indexed, PM25_2024))
+    out = with_overall_indices(indexed)
     for row in out.select("ts_utc", *INDEX_COLUMNS).collect():
         h = int((row["ts_utc"] - START).total_seconds() // 3600)
         assert {c: row[c] for c in INDEX_COLUMNS} == reference_indices(hours, h)

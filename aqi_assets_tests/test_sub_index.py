@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms import aqi_reference as ref
-from aqi_assets.transforms.agency import overall_indices
+from aqi_assets.transforms.agency import POLLUTANTS, with_overall_indices
 from aqi_assets.transforms.breakpoints import (
     EPA_CO_8H,
     EPA_NO2_1H,
@@ -108,26 +108,17 @@ def test_truncation_has_no_rounding_before_it(spark) -> None:
 
 
 def overall(indices, column: str):
-    """The hour's overall index and dominant pollutant, from one row of sub-index columns,
-    through the production path (one row per pollutant -> `overall_indices`)."""
-    other = "vn_sub_index" if column == "epa_sub_index" else "epa_sub_index"
-    rows = indices.select(
-        F.lit("a").alias("location_key"),
-        F.current_timestamp().alias("ts_utc"),
-        F.inline(
-            F.array(
-                *(
-                    F.struct(
-                        F.lit(p).alias("pollutant_key"),
-                        F.col(p).alias(column),
-                        F.lit(None).cast("int").alias(other),
-                    )
-                    for p in indices.columns
-                )
-            )
-        ),
-    )
-    return overall_indices(rows).first()
+    """The hour's overall index and dominant pollutant, from one row of sub-index columns (named
+    by pollutant), through the production path (`with_overall_indices`)."""
+    prefix = "epa_" if column == "epa_sub_index" else "vn_"
+    sub_indices = [
+        (F.col(p) if p in indices.columns and kind == prefix else F.lit(None))
+        .cast("int")
+        .alias(f"{kind}{p}")
+        for kind in ("epa_", "vn_")
+        for p in POLLUTANTS
+    ]
+    return with_overall_indices(indices.select(*sub_indices)).first()
 
 
 def test_epa_tad_worked_example(spark) -> None:

@@ -25,7 +25,7 @@ import dagster as dg
 from aqi_assets.automation import with_automation
 from aqi_assets.definitions import build_assets
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.facts import FACT_HOURLY_COLUMNS
+from aqi_assets.hourly_facts import FACT_HOURLY_COLUMNS
 from aqi_assets.maintenance import MaintenanceConfig, maintain, table_stats
 from aqi_assets.partitions import daily_partitions
 from aqi_assets.pipeline_config import PipelineConfig

@@ -2,8 +2,8 @@
 
 From silver hours (with LOOKBACK_HOURS before the window, so the first hours of a range equal
 those of a longer run): the averages each table is defined on, the sub-indices, one row per
-hour and pollutant, and from those rows the overall US AQI with its dominant pollutant and
-VN_AQI with its own. Column expressions only, one window pass per average; callers keep the
+hour and pollutant, and the overall US AQI with its dominant pollutant and VN_AQI with its
+own. Column expressions only, one window pass per average; callers keep the
 window's rows afterwards.
 """
 
@@ -87,13 +87,9 @@ def indexed_hours(silver: DataFrame, pm25_table: EpaTable) -> DataFrame:
     return with_sub_indices(with_averages(silver), pm25_table)
 
 
-def pollutant_rows(
-    indexed: DataFrame, pm25_table: EpaTable, extra: tuple[str, ...] = ()
-) -> DataFrame:
-    """One row per hour and pollutant: concentration, averaging period, the averaged
-    concentration truncated in the EPA table's unit, `epa_sub_index` and `vn_sub_index`."""
-    c = F.col
-    tables = {
+def _epa_tables(pm25_table: EpaTable) -> dict[str, tuple[str, EpaTable]]:
+    """Each pollutant's EPA table and the column holding the concentration it is defined on."""
+    return {
         "pm25": ("pm25_24h", pm25_table),
         "pm10": ("pm10_24h", EPA_PM10),
         "o3": ("o3_8h", EPA_O3_8H),
@@ -101,6 +97,25 @@ def pollutant_rows(
         "so2": ("so2", EPA_SO2_1H),
         "co": ("co_8h", EPA_CO_8H),
     }
+
+
+# What `pollutant_rows` reads beside the hour's keys and concentrations.
+POLLUTANT_ROW_INPUTS = (
+    "pm25_24h",
+    "pm10_24h",
+    "o3_8h",
+    "co_8h",
+    *(f"epa_{p}" for p in POLLUTANTS),
+    *(f"vn_{p}" for p in POLLUTANTS),
+)
+
+
+def pollutant_rows(
+    indexed: DataFrame, pm25_table: EpaTable, extra: tuple[str, ...] = ()
+) -> DataFrame:
+    """One row per hour and pollutant: concentration, averaging period, the averaged
+    concentration truncated in the EPA table's unit, `epa_sub_index` and `vn_sub_index`."""
+    c = F.col
     entries = [
         F.struct(
             F.lit(p).alias("pollutant_key"),
@@ -111,40 +126,38 @@ def pollutant_rows(
             c(f"epa_{p}").alias("epa_sub_index"),
             c(f"vn_{p}").alias("vn_sub_index"),
         )
-        for p, (average, table) in tables.items()
+        for p, (average, table) in _epa_tables(pm25_table).items()
     ]
     keys = ["location_key", "date_key", "time_key", "ts_utc", *extra]
     return indexed.select(*keys, F.inline(F.array(*entries)))
 
 
-def _highest(index: str, order: Column) -> Column:
-    """The (index, pollutant) row with the largest `index`; ties go to the lowest `order`."""
-    ranked = F.struct(F.col(index).alias("index"), (-order).alias("order"), F.col("pollutant_key"))
-    return F.max(F.when(F.col(index).isNotNull(), ranked))
+def _largest(prefix: str) -> tuple[Column, Column]:
+    """(largest `<prefix><p>` over POLLUTANTS, the first pollutant in POLLUTANTS giving it)."""
+    values = [F.col(f"{prefix}{p}") for p in POLLUTANTS]
+    top = F.greatest(*values)
+    dominant = F.when(values[0] == top, F.lit(POLLUTANTS[0]))
+    for pollutant, value in zip(POLLUTANTS[1:], values[1:], strict=True):
+        dominant = dominant.when(value == top, F.lit(pollutant))
+    return top, dominant
 
 
-def overall_indices(rows: DataFrame) -> DataFrame:
-    """Per location and hour of `pollutant_rows`: the columns of INDEX_COLUMNS.
+def with_overall_indices(indexed: DataFrame) -> DataFrame:
+    """Add the columns of INDEX_COLUMNS to `indexed_hours`' rows.
 
     `aqi_overall` is the largest EPA sub-index and `dominant_pollutant` the pollutant giving it
     (ties go to the one listed first in POLLUTANTS); `vn_aqi` / `vn_dominant_pollutant` the same
     for VN_AQI, which needs PM2.5 or PM10 (Decision 1459 §2.1 b): without either it is null.
     """
-    positions = F.create_map(*(F.lit(x) for i, p in enumerate(POLLUTANTS) for x in (p, i)))
-    order = positions[F.col("pollutant_key")]
-    is_pm = F.col("pollutant_key").isin("pm25", "pm10")
-    per_hour = rows.groupBy("location_key", "ts_utc").agg(
-        _highest("epa_sub_index", order).alias("epa"),
-        _highest("vn_sub_index", order).alias("vn"),
-        F.max(F.when(is_pm, F.col("vn_sub_index"))).isNotNull().alias("has_pm"),
-    )
-    return per_hour.select(
-        "location_key",
-        "ts_utc",
-        F.col("epa.index").alias("aqi_overall"),
-        F.col("epa.pollutant_key").alias("dominant_pollutant"),
-        F.when(F.col("has_pm"), F.col("vn.index")).alias("vn_aqi"),
-        F.when(F.col("has_pm"), F.col("vn.pollutant_key")).alias("vn_dominant_pollutant"),
+    epa, epa_dominant = _largest("epa_")
+    vn, vn_dominant = _largest("vn_")
+    has_pm = F.col("vn_pm25").isNotNull() | F.col("vn_pm10").isNotNull()
+    return indexed.select(
+        "*",
+        epa.alias("aqi_overall"),
+        epa_dominant.alias("dominant_pollutant"),
+        F.when(has_pm, vn).alias("vn_aqi"),
+        F.when(has_pm, vn_dominant).alias("vn_dominant_pollutant"),
     )
 
 
