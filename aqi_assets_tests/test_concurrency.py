@@ -90,7 +90,8 @@ def test_refresh_during_backfill_waits_for_pools_and_matches_serial(
     backfill_steps = step_windows(instance, backfill_runs(api, backfill_id))
     refresh_steps = step_windows(instance, [refresh_run])
     shared = sorted(set(backfill_steps) & set(refresh_steps))
-    assert {BRONZE_RAW.asset, FACT_HOURLY.asset} <= set(shared), shared
+    step_of = {key: a.node_def.name for a in lakehouse_assets for key in a.keys}
+    assert {step_of[BRONZE_RAW.key], step_of[FACT_HOURLY.key]} <= set(shared), shared
     for step in shared:
         for a_start, a_end in backfill_steps[step]:
             for b_start, b_end in refresh_steps[step]:
