@@ -14,7 +14,6 @@ from pyspark.sql import functions as F
 
 from aqi_assets import checks
 from aqi_assets.facts import dimension_checks, read
-from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.registry import (
@@ -27,6 +26,7 @@ from aqi_assets.registry import (
     SILVER_HOURLY,
     Check,
     asset_spec,
+    multi_asset_args,
 )
 from aqi_assets.transforms.agency import (
     INDEX_COLUMNS,
@@ -175,11 +175,7 @@ def build_hourly_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
                 ),
             ),
         ],
-        check_specs=[*FACT_POLLUTANT_HOURLY.check_specs(), *FACT_HOURLY.check_specs()],
-        partitions_def=partitions_def,
-        backfill_policy=BACKFILL_POLICY,
-        pool=FACT_HOURLY.pool,
-        can_subset=True,
+        **multi_asset_args([FACT_HOURLY, FACT_POLLUTANT_HOURLY], partitions_def, can_subset=True),
     )
     @gated
     def hourly_facts(

@@ -266,3 +266,16 @@ def asset_spec(spec: TableSpec, deps: list[dg.AssetKey], description: str) -> dg
         kinds={"spark", "iceberg"},
         metadata={"iceberg_table": str(spec.table)},
     )
+
+
+def multi_asset_args(
+    tables: list[TableSpec], partitions_def: dg.PartitionsDefinition, can_subset: bool
+) -> dict:
+    """The `@dg.multi_asset` arguments of a step writing `tables` (the first one's pool)."""
+    return {
+        "check_specs": [spec for table in tables for spec in table.check_specs()],
+        "partitions_def": partitions_def,
+        "backfill_policy": BACKFILL_POLICY,
+        "pool": tables[0].pool,
+        "can_subset": can_subset,
+    }

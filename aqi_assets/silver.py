@@ -7,10 +7,15 @@ from pyspark.sql import DataFrame
 
 from aqi_assets import checks
 from aqi_assets.metadata import utc_now
-from aqi_assets.partitions import BACKFILL_POLICY
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
-from aqi_assets.registry import BRONZE_RAW, SILVER_HOURLY, SILVER_REJECTS, asset_spec
+from aqi_assets.registry import (
+    BRONZE_RAW,
+    SILVER_HOURLY,
+    SILVER_REJECTS,
+    asset_spec,
+    multi_asset_args,
+)
 from aqi_assets.transforms.agency import (
     RECOMPUTED_OPEN_METEO,
     SILVER_LOOKBACK_HOURS,
@@ -61,11 +66,7 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                 description="Every bronze row that failed validation, unchanged, with its reason.",
             ),
         ],
-        check_specs=SILVER_HOURLY.check_specs(),
-        partitions_def=partitions_def,
-        backfill_policy=BACKFILL_POLICY,
-        pool=SILVER_HOURLY.pool,
-        can_subset=False,
+        **multi_asset_args([SILVER_HOURLY, SILVER_REJECTS], partitions_def, can_subset=False),
     )
     @gated
     def silver(
