@@ -5,7 +5,7 @@ from datetime import datetime
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets import checks
+from aqi_assets import frame_checks
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
 from aqi_assets.registry import (
@@ -38,7 +38,7 @@ def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
 
 def dimension_checks(
     spark: SparkIcebergResource, start: datetime, end: datetime, with_time: bool = True
-) -> list[checks.FrameCheck]:
+) -> list[frame_checks.FrameCheck]:
     """Foreign-key checks of a fact over [start, end) against dim_location, dim_date (and dim_time).
 
     Only the dim_date partitions of the window are read: a fact row of another day is refused
@@ -48,11 +48,11 @@ def dimension_checks(
         window_condition(DIM_DATE.window_column, start.date(), end.date())
     )
     found = [
-        checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
-        checks.in_dimension(Check.DATE_FK, "date_key", dates),
+        frame_checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
+        frame_checks.in_dimension(Check.DATE_FK, "date_key", dates),
     ]
     if with_time:
-        found.append(checks.in_dimension(Check.TIME_FK, "time_key", read(spark, DIM_TIME)))
+        found.append(frame_checks.in_dimension(Check.TIME_FK, "time_key", read(spark, DIM_TIME)))
     return found
 
 
@@ -83,10 +83,10 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         audit = Audit(
             table=FACT_CITY_DAILY,
             blocking=[
-                checks.unique(*FACT_CITY_DAILY.keys),
-                checks.not_null(*FACT_CITY_DAILY.keys),
+                frame_checks.unique(*FACT_CITY_DAILY.keys),
+                frame_checks.not_null(*FACT_CITY_DAILY.keys),
                 *dimension_checks(spark, start, end, with_time=False),
-                checks.total_hours_match(past_hours(silver)),
+                frame_checks.total_hours_match(past_hours(silver)),
             ],
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints), day_finality(silver))
@@ -122,9 +122,9 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 table=FACT_EPISODE,
                 example_columns=("episode_id", "location_key", "start_ts"),
                 blocking=[
-                    checks.unique(*FACT_EPISODE.keys),
-                    checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
-                    checks.in_dimension(
+                    frame_checks.unique(*FACT_EPISODE.keys),
+                    frame_checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
+                    frame_checks.in_dimension(
                         Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
                     ),
                 ],

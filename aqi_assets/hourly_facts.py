@@ -12,7 +12,7 @@ import dagster as dg
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets import checks
+from aqi_assets import checks, frame_checks
 from aqi_assets.facts import dimension_checks, read
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
@@ -39,6 +39,7 @@ from aqi_assets.transforms.agency import (
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.fetch_flags import carried_flags
+from aqi_assets.transforms.nowcast import RAW_COLUMNS
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -80,6 +81,24 @@ POLLUTANT_FACT_COLUMNS = (
 )
 
 
+def silver_hours(spark: SparkIcebergResource, since: datetime, end: datetime) -> DataFrame:
+    """Silver's rows of [since, end), with its stored untruncated NowCasts when they are usable.
+
+    Rows written before silver stored them lack them (their truncated NowCast is set, or, older
+    still, their forecast flag is not): then the window's NowCasts are computed again from the
+    hours (same result, only slower; re-materializing silver for those days ends it).
+    """
+    window = read(spark, SILVER_HOURLY).where(
+        window_condition(SILVER_HOURLY.window_column, since, end)
+    )
+    if not set(RAW_COLUMNS) <= set(window.columns):
+        return window
+    lacking = F.col("is_forecast").isNull()
+    for truncated, raw in zip(("nowcast_pm25", "nowcast_pm10"), RAW_COLUMNS, strict=True):
+        lacking = lacking | (F.col(truncated).isNotNull() & F.col(raw).isNull())
+    return window.drop(*RAW_COLUMNS) if window.where(lacking).limit(1).count() else window
+
+
 def silver_with_indices(
     spark: SparkIcebergResource, start: datetime, end: datetime, aqi_table: AqiTable
 ) -> DataFrame:
@@ -88,10 +107,7 @@ def silver_with_indices(
     Reads the LOOKBACK_HOURS before `start` for the 24-hour and 8-hour means, then drops them.
     """
     since = start - timedelta(hours=LOOKBACK_HOURS)
-    silver = read(spark, SILVER_HOURLY).where(
-        window_condition(SILVER_HOURLY.window_column, since, end)
-    )
-    indexed = indexed_hours(silver, EPA_PM25[aqi_table])
+    indexed = indexed_hours(silver_hours(spark, since, end), EPA_PM25[aqi_table])
     return indexed.where(indexed["ts_utc"] >= start)
 
 
@@ -113,10 +129,10 @@ def publish_pollutant_rows(
     audit = Audit(
         table=FACT_POLLUTANT_HOURLY,
         blocking=[
-            checks.unique(*FACT_POLLUTANT_HOURLY.keys),
-            checks.not_null(*FACT_POLLUTANT_HOURLY.keys),
-            checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
-            checks.in_dimension(Check.POLLUTANT_FK, "pollutant_key", pollutants),
+            frame_checks.unique(*FACT_POLLUTANT_HOURLY.keys),
+            frame_checks.not_null(*FACT_POLLUTANT_HOURLY.keys),
+            frame_checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
+            frame_checks.in_dimension(Check.POLLUTANT_FK, "pollutant_key", pollutants),
         ],
         warnings=lambda write, _: [checks.row_count_drop(FACT_POLLUTANT_HOURLY, write)],
         # Six rows per hour: exploding the cached hours again is cheaper than caching the rows.
@@ -133,8 +149,8 @@ def publish_hourly(
     audit = Audit(
         table=FACT_HOURLY,
         blocking=[
-            checks.unique(*FACT_HOURLY.keys),
-            checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
+            frame_checks.unique(*FACT_HOURLY.keys),
+            frame_checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
             *dimension_checks(spark, start, end),
         ],
         warnings=lambda write, _: [checks.row_count_drop(FACT_HOURLY, write)],

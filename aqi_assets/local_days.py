@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from aqi_assets import checks
+from aqi_assets import frame_checks
 from aqi_assets.facts import read
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
@@ -65,9 +65,11 @@ def build_local_days(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         audit = Audit(
             table=FACT_CITY_DAILY_LOCAL,
             blocking=[
-                checks.unique(*FACT_CITY_DAILY_LOCAL.keys),
-                checks.not_null(*FACT_CITY_DAILY_LOCAL.keys),
-                checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
+                frame_checks.unique(*FACT_CITY_DAILY_LOCAL.keys),
+                frame_checks.not_null(*FACT_CITY_DAILY_LOCAL.keys),
+                frame_checks.in_dimension(
+                    Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
+                ),
             ],
         )
         return publish_window(spark, FACT_CITY_DAILY_LOCAL, df, first, stop, audit=audit)

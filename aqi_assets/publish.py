@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets.checks import FrameCheck, evaluate_frame_checks
+from aqi_assets.frame_checks import FrameCheck, evaluate_frame_checks
 from aqi_assets.metadata import days_in, write_metadata
 from aqi_assets.registry import TableSpec
 from resources.iceberg_writes import WriteResult, replace_table, replace_window, window_condition

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 from pyspark.sql import DataFrame
 
-from aqi_assets import checks
+from aqi_assets import checks, frame_checks
 from aqi_assets.metadata import utc_now
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import Audit, gated, publish_window
@@ -57,7 +57,9 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                     "One row per location and UTC hour: pollutants renamed, validated, deduplicated "
                     "on (location_key, ts_utc) keeping the latest ingest, with date/time keys and "
                     "the US EPA PM2.5 AQI and its category, the EPA NowCast of PM2.5 and PM10 "
-                    "with their AQI, and Open-Meteo's own PM2.5 index recomputed its way."
+                    "with their AQI (and untruncated, `nowcast_pm25_raw` / `nowcast_pm10_raw`, "
+                    "which VN_AQI's hourly PM sub-indices read), and Open-Meteo's own PM2.5 "
+                    "index recomputed its way."
                 ),
             ),
             asset_spec(
@@ -105,10 +107,10 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             audit = Audit(
                 table=SILVER_HOURLY,
                 blocking=[
-                    checks.unique(*SILVER_HOURLY.keys),
-                    checks.not_null("location_key", "ts_utc", "date_key", "time_key"),
-                    checks.value_ranges(),
-                    checks.aqi_matches_pm25(aqi_table),
+                    frame_checks.unique(*SILVER_HOURLY.keys),
+                    frame_checks.not_null("location_key", "ts_utc", "date_key", "time_key"),
+                    frame_checks.value_ranges(),
+                    frame_checks.aqi_matches_pm25(aqi_table),
                 ],
                 warnings=warnings,
             )

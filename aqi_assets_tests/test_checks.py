@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aqi_assets import checks
+from aqi_assets import checks, frame_checks
 from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.publish import quality_score
 from aqi_assets.registry import (
@@ -28,9 +28,9 @@ HOURLY = "location_key string, ts_utc timestamp, date_key int, time_key int, pm2
 T = datetime(2024, 1, 1, 5)
 
 
-def evaluate(check: checks.FrameCheck, frame, table: TableSpec = SILVER_HOURLY):
+def evaluate(check: frame_checks.FrameCheck, frame, table: TableSpec = SILVER_HOURLY):
     keys = ("location_key", "ts_utc", "date_key")
-    return checks.evaluate_frame_checks(table, [check], frame, keys)[0]
+    return frame_checks.evaluate_frame_checks(table, [check], frame, keys)[0]
 
 
 def examples(result) -> list[dict]:
@@ -39,7 +39,7 @@ def examples(result) -> list[dict]:
 
 def test_unique_key_names_the_duplicate(spark) -> None:
     frame = spark.createDataFrame([("hanoi", T, 20240101, 5, 10.0, 52)] * 2, HOURLY)
-    result = evaluate(checks.unique("location_key", "ts_utc"), frame)
+    result = evaluate(frame_checks.unique("location_key", "ts_utc"), frame)
     assert not result.passed
     assert result.metadata["offending_rows"].value == 1
     assert examples(result) == [{"location_key": "hanoi", "ts_utc": T.isoformat(), "duplicates": 2}]
@@ -49,7 +49,9 @@ def test_null_keys(spark) -> None:
     frame = spark.createDataFrame(
         [("hanoi", T, None, 5, 10.0, 52), ("hcmc", T, 20240101, 5, 10.0, 52)], HOURLY
     )
-    result = evaluate(checks.not_null("location_key", "ts_utc", "date_key", "time_key"), frame)
+    result = evaluate(
+        frame_checks.not_null("location_key", "ts_utc", "date_key", "time_key"), frame
+    )
     assert not result.passed
     assert [e["location_key"] for e in examples(result)] == ["hanoi"]
 
@@ -58,12 +60,12 @@ def test_checks_evaluated_together_report_each_its_own_rows(spark) -> None:
     frame = spark.createDataFrame(
         [("hanoi", T, 20240101, 5, 10.0, 52)] * 2 + [("hcmc", T, None, 5, 10.0, 52)], HOURLY
     )
-    found = checks.evaluate_frame_checks(
+    found = frame_checks.evaluate_frame_checks(
         SILVER_HOURLY,
         [
-            checks.unique("location_key", "ts_utc"),
-            checks.not_null("location_key", "date_key"),
-            checks.value_ranges(),
+            frame_checks.unique("location_key", "ts_utc"),
+            frame_checks.not_null("location_key", "date_key"),
+            frame_checks.value_ranges(),
         ],
         frame,
         ("location_key", "ts_utc", "date_key"),
@@ -84,7 +86,7 @@ def test_value_ranges(spark) -> None:
     frame = spark.createDataFrame(
         [("hanoi", T, 20240101, 5, -3.0, None), ("hcmc", T, 20240101, 5, 10.0, 52)], HOURLY
     )
-    result = evaluate(checks.value_ranges(), frame)
+    result = evaluate(frame_checks.value_ranges(), frame)
     assert not result.passed
     assert examples(result)[0]["reason"] == "pm25 outside [0.0, 1500.0]"
 
@@ -98,7 +100,7 @@ def test_aqi_consistent_with_pm25(spark) -> None:
         ],
         HOURLY,
     )
-    result = evaluate(checks.aqi_matches_pm25(AqiTable.EPA_2024), frame)
+    result = evaluate(frame_checks.aqi_matches_pm25(AqiTable.EPA_2024), frame)
     assert not result.passed
     assert examples(result) == [
         {
@@ -116,7 +118,7 @@ def test_dimension_membership(spark) -> None:
     )
     dims = spark.createDataFrame([("hanoi",)], "location_key string")
     result = evaluate(
-        checks.in_dimension(Check.LOCATION_FK, "location_key", dims), frame, FACT_HOURLY
+        frame_checks.in_dimension(Check.LOCATION_FK, "location_key", dims), frame, FACT_HOURLY
     )
     assert not result.passed
     assert [e["location_key"] for e in examples(result)] == ["paris"]

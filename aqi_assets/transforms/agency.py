@@ -28,7 +28,7 @@ from aqi_assets.transforms.breakpoints import (
     VN_SO2,
     EpaTable,
 )
-from aqi_assets.transforms.nowcast import with_epa_nowcasts, with_nowcast
+from aqi_assets.transforms.nowcast import RAW_COLUMNS, with_epa_nowcasts, with_nowcast
 from aqi_assets.transforms.open_meteo_aqi import with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.sub_index import (
@@ -46,7 +46,8 @@ INDEX_COLUMNS = ("aqi_overall", "dominant_pollutant", "vn_aqi", "vn_dominant_pol
 
 
 def with_averages(df: DataFrame) -> DataFrame:
-    """Add the averages the tables use: 24-h PM and SO2, 8-h O3 and CO, untruncated NowCasts."""
+    """Add the averages the tables use: 24-h PM and SO2, 8-h O3 and CO, and the untruncated
+    NowCasts unless `df` holds them (silver stores them)."""
     averaged = df.select(
         "*",
         trailing_mean("pm25", 24).alias("pm25_24h"),
@@ -55,9 +56,9 @@ def with_averages(df: DataFrame) -> DataFrame:
         trailing_mean("o3", 8).alias("o3_8h"),
         trailing_mean("co", 8).alias("co_8h"),
     )
-    if "nowcast_pm25_raw" not in averaged.columns:
-        averaged = with_nowcast(averaged, "pm25", "nowcast_pm25_raw")
-        averaged = with_nowcast(averaged, "pm10", "nowcast_pm10_raw")
+    for value, raw in zip(("pm25", "pm10"), RAW_COLUMNS, strict=True):
+        if raw not in averaged.columns:
+            averaged = with_nowcast(averaged, value, raw)
     return averaged
 
 
@@ -169,11 +170,13 @@ RECOMPUTED_OPEN_METEO = "us_aqi_pm2_5_recomputed"
 def silver_with_lookback(
     window: DataFrame, lookback: DataFrame, start: datetime, pm25_table: EpaTable
 ) -> DataFrame:
-    """The window's silver rows with NowCast columns and Open-Meteo's recomputed PM2.5 index.
+    """The window's silver rows with NowCast columns (the untruncated ones too) and Open-Meteo's
+    recomputed PM2.5 index.
 
     `lookback` holds the silver rows of the SILVER_LOOKBACK_HOURS before `start` (same columns):
     they feed the windows and are dropped afterwards.
     """
     both = window.unionByName(lookback)
-    out = with_open_meteo_pm25_aqi(with_epa_nowcasts(both, pm25_table), RECOMPUTED_OPEN_METEO)
+    nowcasts = with_epa_nowcasts(both, pm25_table, keep_raw=True)
+    out = with_open_meteo_pm25_aqi(nowcasts, RECOMPUTED_OPEN_METEO)
     return out.where(F.col("ts_utc") >= F.lit(start))

@@ -18,6 +18,8 @@ HOURS = 12
 HOUR_SECONDS = 3600
 # A range run must read this many hours before its first hour for its NowCast to be complete.
 LOOKBACK_HOURS = HOURS - 1
+# The untruncated NowCasts of PM2.5 and PM10: silver stores them for VN_AQI's hourly sub-indices.
+RAW_COLUMNS = ("nowcast_pm25_raw", "nowcast_pm10_raw")
 
 
 def hour_window(key: str = "location_key", ts: str = "ts_utc") -> Window:
@@ -64,9 +66,10 @@ def with_epa_nowcasts(df: DataFrame, pm25_table: EpaTable, keep_raw: bool = Fals
     With `keep_raw` the untruncated `nowcast_pm25_raw` / `nowcast_pm10_raw` stay (VN_AQI's
     hourly PM sub-indices use them).
     """
-    raw = with_nowcast(with_nowcast(df, "pm25", "nowcast_pm25_raw"), "pm10", "nowcast_pm10_raw")
-    pm25, pm25_aqi = nowcast_columns(F.col("nowcast_pm25_raw"), pm25_table)
-    pm10, pm10_aqi = nowcast_columns(F.col("nowcast_pm10_raw"), EPA_PM10)
+    pm25_raw, pm10_raw = RAW_COLUMNS
+    raw = with_nowcast(with_nowcast(df, "pm25", pm25_raw), "pm10", pm10_raw)
+    pm25, pm25_aqi = nowcast_columns(F.col(pm25_raw), pm25_table)
+    pm10, pm10_aqi = nowcast_columns(F.col(pm10_raw), EPA_PM10)
     out = raw.select(
         "*",
         pm25.alias("nowcast_pm25"),
@@ -74,4 +77,4 @@ def with_epa_nowcasts(df: DataFrame, pm25_table: EpaTable, keep_raw: bool = Fals
         pm10.alias("nowcast_pm10"),
         pm10_aqi.alias("nowcast_pm10_aqi"),
     )
-    return out if keep_raw else out.drop("nowcast_pm25_raw", "nowcast_pm10_raw")
+    return out if keep_raw else out.drop(*RAW_COLUMNS)
