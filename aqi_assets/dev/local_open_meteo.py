@@ -150,30 +150,27 @@ def location_series(
     """
     known = [h for h in hours if h < horizon]
     missing = [None] * (len(hours) - len(known))
-    pm25 = pm25_series(lat, lon, known)
+    # PM2.5 from 24 hours before the first known one: us_aqi_pm2_5 averages the 24 before each.
+    before = 24 if known else 0
+    span = list(range(known[0] - before, known[-1] + 1)) if known else []
+    pm25_span = pm25_series(lat, lon, span)
     if now is not None:
-        pm25 = revise(pm25, known, now)
+        pm25_span = revise(pm25_span, span, now)
+    pm25 = pm25_span[before:]
     series = {
         v: _variable_series(v, lat, lon, known, pm25) + missing
         for v in variables
         if v != "us_aqi_pm2_5"
     }
     if "us_aqi_pm2_5" in variables:
-        series["us_aqi_pm2_5"] = _open_meteo_pm25_index(lat, lon, known, now) + missing
+        series["us_aqi_pm2_5"] = _open_meteo_pm25_index(pm25_span, len(known)) + missing
     return {v: series[v] for v in variables}
 
 
-def _open_meteo_pm25_index(
-    lat: float, lon: float, hours: list[int], now: datetime | None
-) -> list[float | None]:
-    """`us_aqi_pm2_5` the way Open-Meteo computes it: from the 24 hours before each hour."""
-    if not hours:
-        return []
-    before = list(range(hours[0] - 24, hours[-1]))
-    pm25 = pm25_series(lat, lon, before)
-    if now is not None:
-        pm25 = revise(pm25, before, now)
-    index = [open_meteo_us_aqi_pm25(pm25[h - before[0] - 24 : h - before[0]]) for h in hours]
+def _open_meteo_pm25_index(pm25_span: list[float], count: int) -> list[float | None]:
+    """`us_aqi_pm2_5` the way Open-Meteo computes it, for the last `count` hours of `pm25_span`
+    (which starts 24 hours before them): from the 24 hours before each hour."""
+    index = [open_meteo_us_aqi_pm25(pm25_span[i : i + 24]) for i in range(count)]
     return [None if i is None else float(round(i)) for i in index]
 
 

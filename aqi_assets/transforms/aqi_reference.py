@@ -112,11 +112,11 @@ def open_meteo_us_aqi_pm25(previous_24: Sequence[float | None]) -> float | None:
     Their mean (missing if any is missing), placed continuously between class thresholds
     (extrapolated above the last), classes 0-4 scaled by 50 and above by 100 - 200.
     """
-    if len(previous_24) != 24 or any(v is None or math.isnan(v) for v in previous_24):
+    if len(previous_24) != 24 or None in previous_24:
         return None
     mean = sum(previous_24) / 24  # type: ignore[arg-type]
     thresholds = OPEN_METEO_PM25
-    if mean < 0:
+    if math.isnan(mean) or mean < 0:  # a NaN among them makes the mean NaN
         return None
     position = None
     for i in range(1, len(thresholds)):
