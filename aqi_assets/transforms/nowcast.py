@@ -30,28 +30,37 @@ def hour_window(key: str = "location_key", ts: str = "ts_utc") -> Window:
 def with_nowcast(
     df: DataFrame, value: str, out: str, key: str = "location_key", ts: str = "ts_utc"
 ) -> DataFrame:
-    """Add `out`: the untruncated NowCast of `value` (null unless 2 of the 3 latest hours exist)."""
+    """Add `out`: the untruncated NowCast of `value` (null unless 2 of the 3 latest hours exist).
+
+    The frame's readings come in time order, so "2 of the 3 latest" is the second-latest one
+    being at most 2 hours old; both weighted sums are folded in one pass over the readings
+    (higher-order functions run interpreted: one pass instead of four).
+    """
     now = F.col(ts).cast("long")
     frame = hour_window(key, ts).rangeBetween(-LOOKBACK_HOURS * HOUR_SECONDS, 0)
     reading = F.col(value)
     present = F.when(
         reading.isNotNull() & ~F.isnan(reading), F.struct(now.alias("s"), reading.alias("v"))
     )
-    hist, weight = f"__{out}_hist", f"__{out}_w"
-    values = F.transform(F.col(hist), lambda x: x["v"])
+    hist, weight, sums = f"__{out}_hist", f"__{out}_w", f"__{out}_sums"
+    values = F.col(hist)["v"]
     high, low = F.array_max(values), F.array_min(values)
 
-    def power(x: Column) -> Column:
-        return F.pow(F.col(weight), (now - x["s"]) / HOUR_SECONDS)
+    def add(acc: Column, x: Column) -> Column:
+        power = F.pow(F.col(weight), (now - x["s"]) / HOUR_SECONDS)
+        return F.struct(
+            (acc["numerator"] + power * x["v"]).alias("numerator"),
+            (acc["denominator"] + power).alias("denominator"),
+        )
 
-    recent = F.size(F.filter(F.col(hist), lambda x: x["s"] >= now - 2 * HOUR_SECONDS))
-    numerator = F.aggregate(F.col(hist), F.lit(0.0), lambda acc, x: acc + power(x) * x["v"])
-    denominator = F.aggregate(F.col(hist), F.lit(0.0), lambda acc, x: acc + power(x))
+    start = F.struct(F.lit(0.0).alias("numerator"), F.lit(0.0).alias("denominator"))
+    recent = (F.size(hist) >= 2) & (F.element_at(hist, -2)["s"] >= now - 2 * HOUR_SECONDS)
     return (
         df.withColumn(hist, F.collect_list(present).over(frame))
         .withColumn(weight, F.when(high > 0, F.greatest(low / high, F.lit(0.5))).otherwise(1.0))
-        .withColumn(out, F.when(recent >= 2, numerator / denominator))
-        .drop(hist, weight)
+        .withColumn(sums, F.when(recent, F.aggregate(F.col(hist), start, add)))
+        .withColumn(out, F.col(sums)["numerator"] / F.col(sums)["denominator"])
+        .drop(hist, weight, sums)
     )
 
 
