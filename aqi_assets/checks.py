@@ -21,6 +21,7 @@ from aqi_assets.registry import Check, TableSpec
 from aqi_assets.transforms.open_meteo_aqi import agreement
 from resources.iceberg_writes import WriteResult
 
+# Offending keys a failed check shows (blocking checks and the completeness warning).
 EXAMPLES = 5
 ROW_DROP_TOLERANCE = 0.10
 # Their mean is taken on unrounded model values, ours on the 0.1 µg/m³ the API returns: a

@@ -18,14 +18,12 @@ import dagster as dg
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets.checks import result
+from aqi_assets.checks import EXAMPLES, result
 from aqi_assets.registry import Check, TableSpec
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.aqi_reference import epa_sub_index, exact
 from aqi_assets.transforms.breakpoints import EPA_PM25
 from aqi_assets.transforms.silver import VALUE_RANGES
-
-EXAMPLES = 5
 
 # (frame, a prefix for helper columns) -> (the frame, widened one to one, the offending count)
 Counter = Callable[[DataFrame, str], tuple[DataFrame, Column]]
