@@ -27,6 +27,9 @@ from aqi_assets.transforms.silver import VALUE_RANGES
 
 # (frame, a prefix for helper columns) -> (the frame, widened one to one, the offending count)
 Counter = Callable[[DataFrame, str], tuple[DataFrame, Column]]
+# (frame, a prefix for helper columns) -> (the frame, widened one to one, whether a row fails,
+# why it fails or None)
+RowRule = Callable[[DataFrame, str], tuple[DataFrame, Column, Column | None]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,22 @@ class FrameCheck:
 def _count_where(condition: Column) -> Column:
     """Rows where `condition` holds (0 on an empty frame)."""
     return F.count(F.when(condition, True))
+
+
+def _row_check(name: Check, rule: RowRule) -> FrameCheck:
+    """A check each row passes or fails on its own: its offending rows and its count both come
+    from `rule`, so they cannot disagree."""
+
+    def offending(df: DataFrame) -> DataFrame:
+        widened, failing, reason = rule(df, "__check")
+        rows = widened.where(failing)
+        return rows if reason is None else rows.withColumn("reason", reason)
+
+    def counter(df: DataFrame, prefix: str) -> tuple[DataFrame, Column]:
+        widened, failing, _ = rule(df, prefix)
+        return widened, _count_where(failing)
+
+    return FrameCheck(name, offending, counter)
 
 
 def _jsonable(value: Any) -> Any:
@@ -105,29 +124,22 @@ def not_null(*columns: str) -> FrameCheck:
     condition: Column = F.lit(False)
     for column in columns:
         condition = condition | F.col(column).isNull()
-    return FrameCheck(
-        Check.NO_NULL_KEYS,
-        lambda df: df.where(condition),
-        lambda df, _: (df, _count_where(condition)),
-    )
-
-
-def _range_reason(df: DataFrame) -> Column:
-    reasons = [
-        F.when(F.isnan(c) | ~F.col(c).between(lo, hi), F.lit(f"{c} outside [{lo}, {hi}]"))
-        for c, (lo, hi) in VALUE_RANGES.items()
-        if c in df.columns
-    ]
-    return F.coalesce(*reasons) if reasons else F.lit(None).cast("string")
+    return _row_check(Check.NO_NULL_KEYS, lambda df, _: (df, condition, None))
 
 
 def value_ranges() -> FrameCheck:
     """Pollutant values are null or within their physical ranges."""
-    return FrameCheck(
-        Check.VALUE_RANGES,
-        lambda df: df.withColumn("reason", _range_reason(df)).where(F.col("reason").isNotNull()),
-        lambda df, _: (df, _count_where(_range_reason(df).isNotNull())),
-    )
+
+    def rule(df: DataFrame, _: str) -> tuple[DataFrame, Column, Column]:
+        reasons = [
+            F.when(F.isnan(c) | ~F.col(c).between(lo, hi), F.lit(f"{c} outside [{lo}, {hi}]"))
+            for c, (lo, hi) in VALUE_RANGES.items()
+            if c in df.columns
+        ]
+        reason = F.coalesce(*reasons) if reasons else F.lit(None).cast("string")
+        return df, reason.isNotNull(), reason
+
+    return _row_check(Check.VALUE_RANGES, rule)
 
 
 def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
@@ -139,29 +151,20 @@ def aqi_matches_pm25(table: AqiTable) -> FrameCheck:
     """
     breakpoints = EPA_PM25[table]
 
-    def expected(df: DataFrame, column: str) -> DataFrame:
+    def rule(df: DataFrame, prefix: str) -> tuple[DataFrame, Column, Column]:
+        column = f"{prefix}_expected"
         distinct = df.select("pm25").where(F.col("pm25").isNotNull()).distinct().collect()
-        return df.sparkSession.createDataFrame(
+        expected = df.sparkSession.createDataFrame(
             [(r["pm25"], epa_sub_index(exact(r["pm25"]), breakpoints)) for r in distinct],
             f"pm25 double, {column} int",
         )
-
-    def offending(df: DataFrame) -> DataFrame:
-        joined = df.join(F.broadcast(expected(df, "expected_aqi")), on="pm25", how="left")
-        return joined.where(~F.col("aqi").eqNullSafe(F.col("expected_aqi"))).withColumn(
-            "reason",
-            F.concat(
-                F.lit("aqi should be "),
-                F.coalesce(F.col("expected_aqi").cast("string"), F.lit("null")),
-            ),
+        joined = df.join(F.broadcast(expected), on="pm25", how="left")
+        reason = F.concat(
+            F.lit("aqi should be "), F.coalesce(F.col(column).cast("string"), F.lit("null"))
         )
+        return joined, ~F.col("aqi").eqNullSafe(F.col(column)), reason
 
-    def counter(df: DataFrame, prefix: str) -> tuple[DataFrame, Column]:
-        column = f"{prefix}_expected"
-        joined = df.join(F.broadcast(expected(df, column)), on="pm25", how="left")
-        return joined, _count_where(~F.col("aqi").eqNullSafe(F.col(column)))
-
-    return FrameCheck(Check.AQI_MATCHES, offending, counter)
+    return _row_check(Check.AQI_MATCHES, rule)
 
 
 def in_dimension(
@@ -170,14 +173,12 @@ def in_dimension(
     """Every `column` value of the frame exists in `dimension`."""
     keys = dimension.select(F.col(dim_column or column).alias(column)).distinct()
 
-    def counter(df: DataFrame, prefix: str) -> tuple[DataFrame, Column]:
+    def rule(df: DataFrame, prefix: str) -> tuple[DataFrame, Column, None]:
         found = f"{prefix}_found"
         marked = keys.select(column, F.lit(True).alias(found))
-        return df.join(F.broadcast(marked), on=column, how="left"), _count_where(
-            F.col(found).isNull()
-        )
+        return df.join(F.broadcast(marked), on=column, how="left"), F.col(found).isNull(), None
 
-    return FrameCheck(name, lambda df: df.join(keys, on=column, how="left_anti"), counter)
+    return _row_check(name, rule)
 
 
 def total_hours_match(silver_window: DataFrame) -> FrameCheck:
