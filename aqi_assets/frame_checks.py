@@ -119,6 +119,24 @@ def unique(*keys: str) -> FrameCheck:
     )
 
 
+def unique_expanded(
+    source: DataFrame, keys: Sequence[str], expanded: str, per_row: int
+) -> FrameCheck:
+    """Uniqueness of a frame made from `source` by turning each row into `per_row` rows with
+    distinct `expanded` values (one per pollutant, say).
+
+    Its (keys, expanded) repeat exactly where `source`'s keys do, so the rows beyond the first
+    of each key are counted on `source` and multiplied: the larger frame is not shuffled.
+    Examples of a failure still come from the frame itself.
+    """
+
+    def counter(df: DataFrame, _: str) -> tuple[DataFrame, Column]:
+        repeats = F.count(F.lit(1)) - F.count_distinct(F.struct(*keys))
+        return df, F.lit(source.agg(repeats).first()[0] * per_row)
+
+    return FrameCheck(Check.UNIQUE, unique(*keys, expanded).offending, counter)
+
+
 def not_null(*columns: str) -> FrameCheck:
     """Key columns are never null."""
     condition: Column = F.lit(False)

@@ -32,6 +32,7 @@ from aqi_assets.transforms.agency import (
     INDEX_COLUMNS,
     LOOKBACK_HOURS,
     POLLUTANT_ROW_INPUTS,
+    POLLUTANTS,
     indexed_hours,
     pollutant_rows,
     with_overall_indices,
@@ -122,21 +123,23 @@ def hourly_frame(
 def publish_pollutant_rows(
     spark: SparkIcebergResource, hours: DataFrame, start: datetime, end: datetime, aqi: AqiTable
 ) -> dg.MaterializeResult:
-    """Write `hours` (from `hourly_frame`) as one row per pollutant, behind its checks."""
+    """Write `hours` (from `hourly_frame`, cached) as one row per pollutant, behind its checks."""
     pollutants = read(spark, DIM_POLLUTANT).select("pollutant_key", "unit")
     rows = pollutant_rows(hours, EPA_PM25[aqi], ("is_forecast",))
     per_pollutant = rows.join(F.broadcast(pollutants), "pollutant_key", "left")
     audit = Audit(
         table=FACT_POLLUTANT_HOURLY,
         blocking=[
-            frame_checks.unique(*FACT_POLLUTANT_HOURLY.keys),
+            frame_checks.unique_expanded(
+                hours, FACT_HOURLY.keys, "pollutant_key", per_row=len(POLLUTANTS)
+            ),
             frame_checks.not_null(*FACT_POLLUTANT_HOURLY.keys),
             frame_checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
             frame_checks.in_dimension(Check.POLLUTANT_FK, "pollutant_key", pollutants),
         ],
         warnings=lambda write, _: [checks.row_count_drop(FACT_POLLUTANT_HOURLY, write)],
         # Six rows per hour: exploding the cached hours again is cheaper than caching the rows.
-        cache_frame=not hours.is_cached,
+        cache_frame=False,
     )
     frame = per_pollutant.select(*POLLUTANT_FACT_COLUMNS)
     return publish_window(spark, FACT_POLLUTANT_HOURLY, frame, start, end, audit=audit)
@@ -145,7 +148,7 @@ def publish_pollutant_rows(
 def publish_hourly(
     spark: SparkIcebergResource, hours: DataFrame, start: datetime, end: datetime
 ) -> dg.MaterializeResult:
-    """Write `hours` (from `hourly_frame`) as fact_hourly, behind its checks."""
+    """Write `hours` (from `hourly_frame`, cached) as fact_hourly, behind its checks."""
     audit = Audit(
         table=FACT_HOURLY,
         blocking=[
@@ -154,7 +157,7 @@ def publish_hourly(
             *dimension_checks(spark, start, end),
         ],
         warnings=lambda write, _: [checks.row_count_drop(FACT_HOURLY, write)],
-        cache_frame=not hours.is_cached,
+        cache_frame=False,
     )
     frame = hours.select(*FACT_HOURLY_COLUMNS, "is_forecast")
     return publish_window(spark, FACT_HOURLY, frame, start, end, audit=audit)
@@ -200,11 +203,9 @@ def build_hourly_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
         start, end = context.partition_time_window
         aqi = AqiTable(pipeline.aqi_breakpoints)
         selected = context.selected_asset_keys
-        hours = hourly_frame(spark, start, end, aqi)
-        both = {FACT_POLLUTANT_HOURLY.key, FACT_HOURLY.key} <= selected
-        if both:
-            # Both tables read it: the windows and sub-indices are computed once.
-            hours = hours.persist()
+        # Both tables and the pollutant rows' uniqueness read it: the windows and sub-indices
+        # are computed once.
+        hours = hourly_frame(spark, start, end, aqi).persist()
         try:
             if FACT_POLLUTANT_HOURLY.key in selected:
                 # Reported as soon as it is committed: a failed check of the hourly fact below
@@ -213,7 +214,6 @@ def build_hourly_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
             if FACT_HOURLY.key in selected:
                 yield publish_hourly(spark, hours, start, end)
         finally:
-            if both:
-                hours.unpersist()
+            hours.unpersist()
 
     return hourly_facts

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from pyspark.sql import functions as F
 
 from aqi_assets import checks, frame_checks
 from aqi_assets.pipeline_config import PipelineConfig
@@ -17,6 +18,8 @@ from aqi_assets.registry import (
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_HOURLY,
+    FACT_POLLUTANT_HOURLY,
+    HOUR_KEYS,
     SILVER_HOURLY,
     Check,
     TableSpec,
@@ -43,6 +46,25 @@ def test_unique_key_names_the_duplicate(spark) -> None:
     assert not result.passed
     assert result.metadata["offending_rows"].value == 1
     assert examples(result) == [{"location_key": "hanoi", "ts_utc": T.isoformat(), "duplicates": 2}]
+
+
+@pytest.mark.parametrize("duplicated", [False, True])
+def test_unique_rows_per_pollutant_counted_on_the_hours(spark, duplicated: bool) -> None:
+    """The per-pollutant rows' uniqueness, counted on the hours they come from, reports what
+    the check on the rows themselves reports: the same verdict, count and examples."""
+    hours = [("hanoi", T, 20240101, 5, 10.0, 52), ("hcmc", T, 20240101, 5, 10.0, 52)]
+    frame = spark.createDataFrame(hours + hours[:1] * duplicated, HOURLY)
+    pollutants = F.array(*[F.lit(p) for p in ("pm25", "pm10", "o3")])
+    rows = frame.select("location_key", "ts_utc", F.explode(pollutants).alias("pollutant_key"))
+    keys = FACT_POLLUTANT_HOURLY.keys
+    general = evaluate(frame_checks.unique(*keys), rows, FACT_POLLUTANT_HOURLY)
+    cheap = frame_checks.unique_expanded(frame, HOUR_KEYS, "pollutant_key", per_row=3)
+    found = evaluate(cheap, rows, FACT_POLLUTANT_HOURLY)
+    assert found.passed is general.passed is not duplicated
+    assert found.metadata["offending_rows"].value == general.metadata["offending_rows"].value
+    assert found.metadata["offending_rows"].value == 3 * duplicated
+    if duplicated:
+        assert sorted(examples(found), key=str) == sorted(examples(general), key=str)
 
 
 def test_null_keys(spark) -> None:

@@ -9,6 +9,7 @@ and falls back to public APIs: Iceberg's metadata tables through Spark SQL, and 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -41,7 +42,13 @@ def current_snapshot(spark: SparkSession, table: str) -> SnapshotInfo | None:
         snapshot = _jvm_table(spark, table).currentSnapshot()
         if snapshot is None:
             return None
-        return SnapshotInfo(snapshot.snapshotId(), dict(snapshot.summary()))
+        # One gateway call for the whole snapshot: reading the summary map entry by entry costs
+        # two calls per entry. Iceberg's JSON puts the operation inside the summary.
+        parsed = json.loads(
+            spark.sparkContext._jvm.org.apache.iceberg.SnapshotParser.toJson(snapshot)
+        )
+        summary = {k: v for k, v in parsed.get("summary", {}).items() if k != "operation"}
+        return SnapshotInfo(parsed["snapshot-id"], summary)
     spark.sql(f"REFRESH TABLE {table}")
     row = spark.sql(
         f"SELECT s.snapshot_id, s.summary FROM {table}.refs r "

@@ -111,24 +111,30 @@ POLLUTANT_ROW_INPUTS = (
 )
 
 
+def _pollutant_entry(pollutant: str, average: str, table: EpaTable) -> Column:
+    """One pollutant's row of an hour (a struct `pollutant_rows` inlines)."""
+    c = F.col
+    return F.struct(
+        F.lit(pollutant).alias("pollutant_key"),
+        c(pollutant).alias("concentration"),
+        F.lit(table.averaging.value).alias("averaging_period"),
+        epa_truncated(c(average), table, computed=average != pollutant).alias(
+            "averaged_concentration"
+        ),
+        F.lit(table.unit).alias("averaged_unit"),
+        c(f"epa_{pollutant}").alias("epa_sub_index"),
+        c(f"vn_{pollutant}").alias("vn_sub_index"),
+    )
+
+
 def pollutant_rows(
     indexed: DataFrame, pm25_table: EpaTable, extra: tuple[str, ...] = ()
 ) -> DataFrame:
-    """One row per hour and pollutant: concentration, averaging period, the averaged
-    concentration truncated in the EPA table's unit, `epa_sub_index` and `vn_sub_index`."""
-    c = F.col
-    entries = [
-        F.struct(
-            F.lit(p).alias("pollutant_key"),
-            c(p).alias("concentration"),
-            F.lit(table.averaging.value).alias("averaging_period"),
-            epa_truncated(c(average), table, computed=average != p).alias("averaged_concentration"),
-            F.lit(table.unit).alias("averaged_unit"),
-            c(f"epa_{p}").alias("epa_sub_index"),
-            c(f"vn_{p}").alias("vn_sub_index"),
-        )
-        for p, (average, table) in _epa_tables(pm25_table).items()
-    ]
+    """One row per hour and pollutant of POLLUTANTS (each once): concentration, averaging
+    period, the averaged concentration truncated in the EPA table's unit, `epa_sub_index` and
+    `vn_sub_index`."""
+    tables = _epa_tables(pm25_table)
+    entries = [_pollutant_entry(p, *tables[p]) for p in POLLUTANTS]
     keys = ["location_key", "date_key", "time_key", "ts_utc", *extra]
     return indexed.select(*keys, F.inline(F.array(*entries)))
 
