@@ -127,12 +127,11 @@ def publish_pollutant_rows(
     pollutants = read(spark, DIM_POLLUTANT).select("pollutant_key", "unit")
     rows = pollutant_rows(hours, EPA_PM25[aqi], ("is_forecast",))
     per_pollutant = rows.join(F.broadcast(pollutants), "pollutant_key", "left")
+    *hour_keys, pollutant_key = FACT_POLLUTANT_HOURLY.keys
     audit = Audit(
         table=FACT_POLLUTANT_HOURLY,
         blocking=[
-            frame_checks.unique_expanded(
-                hours, FACT_HOURLY.keys, "pollutant_key", per_row=len(POLLUTANTS)
-            ),
+            frame_checks.unique_expanded(hours, hour_keys, pollutant_key, len(POLLUTANTS)),
             frame_checks.not_null(*FACT_POLLUTANT_HOURLY.keys),
             frame_checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
             frame_checks.in_dimension(Check.POLLUTANT_FK, "pollutant_key", pollutants),
