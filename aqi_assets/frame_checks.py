@@ -130,9 +130,9 @@ def unique_expanded(
     Examples of a failure still come from the frame itself.
     """
 
-    def counter(df: DataFrame, _: str) -> tuple[DataFrame, Column]:
-        repeats = F.count(F.lit(1)) - F.count_distinct(F.struct(*keys))
-        return df, F.lit(source.agg(repeats).first()[0] * per_row)
+    def counter(df: DataFrame, prefix: str) -> tuple[DataFrame, Column]:
+        counted, repeats = unique(*keys).counter(source, prefix)
+        return df, F.lit(counted.agg(repeats).first()[0] * per_row)
 
     return FrameCheck(Check.UNIQUE, unique(*keys, expanded).offending, counter)
 
