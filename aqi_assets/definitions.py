@@ -6,6 +6,7 @@ import dagster as dg
 
 from aqi_assets.automation import refresh_sensor, with_automation
 from aqi_assets.bronze import build_bronze_raw
+from aqi_assets.dagster_compat import threaded_in_process_executor
 from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
 from aqi_assets.facts import build_facts
 from aqi_assets.forecast import fact_aqi_forecast
@@ -71,7 +72,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[lakehouse_job(), iceberg_maintenance],
         schedules=[maintenance_schedule(settings.automation_on)],
         resources=resources_for(settings),
-        executor=dg.in_process_executor,
+        executor=threaded_in_process_executor,
     )
 
 

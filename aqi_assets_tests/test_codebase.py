@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 REGISTRY_MODULES = {"aqi_assets/registry.py", "aqi_assets/table_spec.py"}
 PRODUCT_PACKAGES = ("aqi_assets", "resources")
 MAX_PRODUCT_MODULE_LINES = 300
+# A *_compat.py module holds every use of one library's private API, so it is allowed more.
+MAX_COMPAT_MODULE_LINES = 360
 
 
 def python_files(*folders: str) -> Iterator[Path]:
@@ -68,12 +70,16 @@ def test_product_code_imports_no_private_dagster_module_outside_compat_modules()
 
 
 def test_product_modules_stay_small() -> None:
-    large = [
-        f"{relative(p)}: {n} lines"
-        for p in product_modules()
-        if (n := len(p.read_text().splitlines())) > MAX_PRODUCT_MODULE_LINES
-    ]
-    assert large == [], f"split modules over {MAX_PRODUCT_MODULE_LINES} lines:\n" + "\n".join(large)
+    large = []
+    for path in product_modules():
+        cap = (
+            MAX_COMPAT_MODULE_LINES
+            if path.name.endswith("_compat.py")
+            else MAX_PRODUCT_MODULE_LINES
+        )
+        if (n := len(path.read_text().splitlines())) > cap:
+            large.append(f"{relative(path)}: {n} lines, over {cap}")
+    assert large == [], "split these modules:\n" + "\n".join(large)
 
 
 def test_product_code_never_imports_the_dev_tools() -> None:

@@ -96,6 +96,8 @@ class SparkIcebergResource(LazyPySparkResource):
     _run_days: int | None = PrivateAttr(default=None)
     _starting: Future | None = PrivateAttr(default=None)
     _session: SparkSession | None = PrivateAttr(default=None)
+    # Steps running side by side in threads share the run's one session.
+    _session_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Start the run's driver in the background, tuned by the days the run covers.
@@ -124,10 +126,11 @@ class SparkIcebergResource(LazyPySparkResource):
     @property
     def spark_session(self) -> SparkSession:
         """The run's SparkSession, started on first use (or waited for, if starting already)."""
-        if self._session is None:
-            starting, self._starting = self._starting, None
-            self._session = starting.result() if starting else self._start_driver()
-            self._log_start(self._session.sparkContext)
+        with self._session_lock:
+            if self._session is None:
+                starting, self._starting = self._starting, None
+                self._session = starting.result() if starting else self._start_driver()
+                self._log_start(self._session.sparkContext)
         return self._session
 
     @property
