@@ -16,9 +16,11 @@ import functools
 import itertools
 import os
 import queue
+import sys
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import dagster as dg
@@ -208,10 +210,21 @@ if dg.__version__ == PINNED_DAGSTER:
                 instance_concurrency_context=pools,
                 step_dependency_config=job_context.step_dependency_config,
             ) as active,
-            logs.capture_logs(key) as log_context,
+            ExitStack() as capture,
         ):
-            yield DagsterEvent.capture_logs(job_context, steps, key, log_context)
+            # As in-process: a compute log manager that fails is reported, the run goes on.
+            try:
+                log_context = capture.enter_context(logs.capture_logs(key))
+                yield DagsterEvent.capture_logs(job_context, steps, key, log_context)
+            except Exception:
+                yield from execute_plan._handle_compute_log_setup_error(job_context, sys.exc_info())
             yield from _run_steps(job_context, active, max_concurrent)
+            try:
+                capture.close()
+            except Exception:
+                yield from execute_plan._handle_compute_log_teardown_error(
+                    job_context, sys.exc_info()
+                )
 
     def _run_steps(
         job_context: PlanExecutionContext, active: ActiveExecution, max_concurrent: int

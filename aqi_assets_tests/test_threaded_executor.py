@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.noop_compute_log_manager import NoOpComputeLogManager
 
 from aqi_assets.dagster_compat import threaded_in_process_executor
 
@@ -122,6 +123,17 @@ def healthy_pair_job() -> dg.JobDefinition:
     return _job("healthy_pair", healthy, also_healthy)
 
 
+def healthy_pair_job_in_process() -> dg.JobDefinition:
+    return _job("healthy_pair", healthy, also_healthy, executor=dg.in_process_executor)
+
+
+class BrokenComputeLogs(NoOpComputeLogManager):
+    """A compute log manager that cannot capture (a full disk, say)."""
+
+    def capture_logs(self, log_key):
+        raise OSError("No space left on device")
+
+
 def flaky_job() -> dg.JobDefinition:
     return _job("flaky", flaky)
 
@@ -199,6 +211,23 @@ def test_max_concurrent_from_the_run_config_limits_the_steps_at_once() -> None:
     # Each step ends before the next one starts.
     assert [kind for kind, _ in order] == ["STEP_START", "STEP_SUCCESS"] * 2
     assert any("up to 1 at once" in (message or "") for message in engine)
+
+
+def test_a_compute_log_manager_that_fails_is_reported_and_the_run_goes_on() -> None:
+    broken = {
+        "compute_logs": {"module": __name__, "class": BrokenComputeLogs.__name__, "config": {}}
+    }
+    found = {}
+    for name, job in (("threads", healthy_pair_job), ("stock", healthy_pair_job_in_process)):
+        with dg.instance_for_test(overrides=broken) as instance:
+            result = dg.execute_job(dg.reconstructable(job), instance)
+            assert result.success
+            found[name] = [
+                e.message
+                for e in result.all_events
+                if e.is_engine_event and "compute log" in (e.message or "")
+            ]
+    assert found["threads"] == found["stock"] == ["Exception while setting up compute log capture"]
 
 
 TERMINATED_RUN = """
