@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--single-run",
         action="store_true",
         help="launch one run over the range through the run queue (the UI's 'Launch as: Single "
-        "run') instead of a backfill the daemon picks up on its next 30 s tick",
+        "run') instead of a backfill the daemon picks up on its next tick",
     )
     backfill.add_argument(
         "--dry-run",

@@ -118,7 +118,7 @@ def launch_range_run(
     """Launch one run over [start, end] (inclusive days), as the UI's "Launch as: Single run" does.
 
     It goes through the run queue straight away instead of waiting for the backfill daemon's
-    next tick (every 30 s); with every partitioned asset on a single-run backfill policy it does
+    next tick (every 5 s with the project's dagster.yaml); with every partitioned asset on a single-run backfill policy it does
     the same work as a backfill.
     """
     selection = plan_selection(api, start, end, select)
@@ -139,7 +139,7 @@ def backfill_progress(api: DagsterApi, backfill_id: str) -> Progress:
 class RunMaterializations:
     """Partitions the backfill's ended runs materialized, read from each run's events once.
 
-    The daemon counts a backfill's partitions on its ticks (every 30 s); the runs' own events
+    The daemon counts a backfill's partitions on its ticks (every 5 s here); the runs' own events
     say sooner that every partition is in.
     """
 

@@ -1,13 +1,16 @@
 """Dagster internals the project uses, for the pinned Dagster release only (one module per library).
 
-Both names build on private Dagster classes; on another release this module warns once and each
-is its stock counterpart (same records and results, slower). Why each: docs/performance.md.
+Each name builds on private Dagster code; on another release this module warns once and each is
+its stock counterpart (same records and results, slower). Why each: docs/performance.md.
 
 - `BatchedSqliteEventLogStorage`, the local instance's event log: Dagster's SQLite storage with a
   batch of asset events in one transaction per shard and a check's planned rows serialized once.
 - `threaded_in_process_executor`, the code location's executor: Dagster's in-process executor
   (resources built once: one Spark driver per run) running the steps whose upstream is done side
   by side in threads. A step mostly waits on the driver, which keeps one core busy.
+- `QueuedRunCoordinator`, the instance's run coordinator: Dagster's, whose
+  `backfill_interval_seconds` also sets how often the backfill daemon looks for work (Dagster
+  fixes 30 s), so a backfill launched in the UI starts within seconds.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = "1000"
 # Steps a run executes at once: the machines have 2 cores, and a step mostly keeps one busy.
 DEFAULT_MAX_CONCURRENT = 2
+# A backfill daemon tick is one storage query while no backfill is in flight.
+DEFAULT_BACKFILL_INTERVAL_SECONDS = 5
 
 
 def default_base_dir() -> str:
@@ -60,7 +65,34 @@ class ConfiguredSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(config_value.get("base_dir") or default_base_dir(), inst_data=inst_data)
 
 
+class QueuedRunCoordinator(dg.QueuedRunCoordinator):
+    """Dagster's queued run coordinator; `backfill_interval_seconds` paces the backfill daemon.
+
+    The daemon process builds its instance, and so this coordinator, before its loops start.
+    """
+
+    @classmethod
+    def config_type(cls) -> dict[str, Any]:
+        interval = Field(int, default_value=DEFAULT_BACKFILL_INTERVAL_SECONDS, is_required=False)
+        return {**super().config_type(), "backfill_interval_seconds": interval}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
+    ) -> dg.QueuedRunCoordinator:
+        interval = config_value.get("backfill_interval_seconds", DEFAULT_BACKFILL_INTERVAL_SECONDS)
+        set_backfill_interval(interval)
+        return super().from_config_value(inst_data, config_value)
+
+
 if dg.__version__ == PINNED_DAGSTER:
+
+    def set_backfill_interval(seconds: int) -> None:
+        """In the daemon process (its controller loaded), the backfill loop waits `seconds`."""
+        controller = sys.modules.get("dagster._daemon.controller")
+        if controller is not None:  # read as the loop starts; else only by sensorless automation
+            controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds
+
     from dagster._core.events import ASSET_EVENTS
     from dagster._core.events.log import EventLogEntry
     from dagster._core.storage.asset_check_execution_record import (
@@ -314,8 +346,13 @@ else:
     warnings.warn(
         f"aqi_assets.dagster_compat is written for dagster {PINNED_DAGSTER}, this is "
         f"{dg.__version__}: the local event log is Dagster's stock SQLite storage and "
-        "runs execute their steps one at a time (same records and results, slower)",
+        "runs execute their steps one at a time and backfills wait for Dagster's 30 s daemon "
+        "tick (same records and results, slower)",
         stacklevel=2,
     )
+
+    def set_backfill_interval(seconds: int) -> None:
+        """Another release keeps Dagster's own backfill interval."""
+
     BatchedSqliteEventLogStorage = ConfiguredSqliteEventLogStorage
     threaded_in_process_executor = dg.in_process_executor

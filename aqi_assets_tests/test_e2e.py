@@ -5,14 +5,19 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from aqi_assets.cli_backfill import launch_backfill
+from aqi_assets.cli_progress import watch
 from aqi_assets.cli_queries import DagsterApi
 from aqi_assets.dev.dagster_dev import free_port
 from aqi_assets.jobs import LAKEHOUSE_JOB
 from aqi_assets.registry import (
+    DIM_DATE,
     DIM_LOCATION,
     FACT_CITY_DAILY,
     FACT_EPISODE,
@@ -60,6 +65,30 @@ def test_single_run_backfill_builds_the_graph_in_one_run_without_the_daemon(dags
     assert reader.row_count(*FACT_HOURLY.table) == 216
     assert reader.row_count(*FACT_CITY_DAILY.table) == 9
     assert reader.row_count(*DIM_LOCATION.table) == 3
+
+
+def seconds_to_first_run(api: DagsterApi, backfill_id: str, timeout: float = 120) -> float:
+    """Seconds from now until the backfill daemon has created the backfill's first run."""
+    started = time.monotonic()
+    while not api.runs(backfill_id):
+        if time.monotonic() - started > timeout:
+            pytest.fail(f"backfill {backfill_id} got no run in {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def test_a_backfill_launched_in_the_ui_starts_within_seconds(dagster_ui) -> None:
+    api = DagsterApi(dagster_ui.url)
+    day = date(2024, 1, 1)
+    first = launch_backfill(api, day, day, [DIM_DATE.asset], title="first")
+    seconds_to_first_run(api, first)
+    # The daemon has just looked for backfills: this one waits a whole interval (Dagster: 30 s).
+    second = launch_backfill(
+        api, day + timedelta(days=1), day + timedelta(days=1), [DIM_DATE.asset], title="second"
+    )
+    assert seconds_to_first_run(api, second) < 15
+    for backfill_id in (first, second):
+        assert watch(api, backfill_id, poll_seconds=1, timeout_seconds=300).succeeded
 
 
 def test_aqi_backfill_fails_clearly_without_a_ui() -> None:
