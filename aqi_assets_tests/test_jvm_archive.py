@@ -70,6 +70,10 @@ def test_archive_setting(tmp_path: Path) -> None:
     assert load_settings({"AQI_JVM_ARCHIVE": "off"}).jvm_archive is None
     chosen = tmp_path / "mine.jsa"
     assert load_settings({"AQI_JVM_ARCHIVE": str(chosen)}).jvm_archive == str(chosen)
+    # Another Iceberg jar on the driver's class path needs an archive of its own.
+    other_jar = load_settings({"AQI_ICEBERG_JAR": str(tmp_path / "iceberg.jar")}).jvm_archive
+    assert other_jar is not None
+    assert other_jar != default
 
 
 def test_failed_workload_leaves_no_archive(tmp_path: Path) -> None:
@@ -127,6 +131,8 @@ def test_built_archive_is_mapped_by_the_next_driver(tmp_path: Path) -> None:
     mapped = [line for line in lines if FROM_ARCHIVE in line]
     assert len(mapped) > 1000, f"{len(mapped)} of {len(lines)} classes came from the archive"
     assert any(" org.apache.spark.sql.SparkSession " in line for line in mapped)
+    # Iceberg's too: its jar is on the driver's own class path, not only in spark.jars.
+    assert any(" org.apache.iceberg.spark.SparkCatalog " in line for line in mapped)
 
 
 def test_existing_archive_is_kept(tmp_path: Path) -> None:
@@ -136,3 +142,13 @@ def test_existing_archive_is_kept(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert "up to date" in done.stderr
     assert archive.read_bytes() == b"already built"
+
+
+def test_a_new_default_archive_replaces_the_stale_ones(tmp_path: Path) -> None:
+    from aqi_assets.dev.jvm_archive import remove_stale_archives
+
+    current = tmp_path / f"{ARCHIVE_PREFIX}new.jsa"
+    for name in (f"{ARCHIVE_PREFIX}old.jsa", current.name, "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    remove_stale_archives(current)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [current.name, "notes.txt"]

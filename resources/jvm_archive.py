@@ -5,8 +5,9 @@ queries; an hourly run pays that every time, in every run worker. Java 17 can wr
 JVM loaded into an archive at exit (`-XX:ArchiveClassesAtExit`) and map them at the next start
 (`-XX:SharedArchiveFile`); docs/performance.md has what it saves.
 
-An archive belongs to one JDK build and one Spark installation: its file name carries a key of
-both, so a new JDK or Spark looks for a new archive instead of offering the JVM one it rejects.
+An archive belongs to one JDK build, one Spark installation and the Iceberg jar on the driver's
+class path: its file name carries a key of the three, so a new JDK, Spark or Iceberg looks for a
+new archive instead of offering the JVM one it rejects.
 The JVM validates the archive itself and runs without it (one warning line) when it does not
 fit. A half-written archive would crash it instead, so archives are written under a temporary
 name and renamed only once the JVM that wrote them has exited.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyspark
@@ -34,18 +35,18 @@ class ArchiveBuildError(RuntimeError):
     """The archive could not be written; the message says why. No archive is left behind."""
 
 
-def archive_key() -> str:
-    """A short key of the JDK build and the Spark installation an archive is valid for."""
+def archive_key(class_path: Sequence[str] = ()) -> str:
+    """A short key of the JDK build, the Spark installation and the driver's extra class path."""
     executable, version = java_version_text()
     material = "\n".join(
-        [os.path.realpath(executable), version, pyspark.__version__, pyspark.__file__]
+        [os.path.realpath(executable), version, pyspark.__version__, pyspark.__file__, *class_path]
     )
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def default_archive_path(home: Path) -> Path:
-    """Where the archive of this JDK and Spark lives under the project home."""
-    return home / ".cache" / "jvm" / f"{ARCHIVE_PREFIX}{archive_key()}.jsa"
+def default_archive_path(home: Path, class_path: Sequence[str] = ()) -> Path:
+    """Where the archive of this JDK, Spark and driver class path lives under the project home."""
+    return home / ".cache" / "jvm" / f"{ARCHIVE_PREFIX}{archive_key(class_path)}.jsa"
 
 
 def build_archive(target: Path, workload: Callable[[str], None]) -> Path:

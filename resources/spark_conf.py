@@ -140,7 +140,10 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
     if res.iceberg_packages:
         conf["spark.jars.packages"] = res.iceberg_packages
     else:
-        conf["spark.jars"] = res.iceberg_jar or shipped_iceberg_jar()
+        jar = res.iceberg_jar or shipped_iceberg_jar()
+        conf["spark.jars"] = jar  # the executors' copy
+        # Classes on the driver's own class path can come from its class archive (jvm_archive.py).
+        conf["spark.driver.extraClassPath"] = jar
     if res.master.startswith("local"):
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.driver.host"] = "127.0.0.1"

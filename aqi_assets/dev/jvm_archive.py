@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from aqi_assets.settings import Settings, load_settings
-from resources.jvm_archive import build_archive
+from resources.jvm_archive import ARCHIVE_PREFIX, build_archive
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 FIRST_DAY = date(2024, 1, 1)
@@ -79,6 +79,16 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
             dg.materialize(assets, resources=resources, instance=instance, run_config=QUIET, **run)
 
 
+def remove_stale_archives(current: Path) -> None:
+    """Delete the default directory's archives of an earlier JDK, Spark or Iceberg jar.
+
+    A driver that maps one keeps its mapping: the file goes once that driver exits.
+    """
+    for stale in current.parent.glob(f"{ARCHIVE_PREFIX}*.jsa"):
+        if stale != current:
+            stale.unlink(missing_ok=True)
+
+
 def ensure_archive(target: str | None, force: bool = False) -> int:
     """Build the archive at `target` (default: the settings' path) unless it exists; exit code."""
     settings = load_settings()
@@ -93,6 +103,8 @@ def ensure_archive(target: str | None, force: bool = False) -> int:
     print(f"building the Spark driver class archive {archive} (about a minute)", file=sys.stderr)
     started = time.perf_counter()
     build_archive(archive, lambda option: pipeline_workload(settings, option))
+    if target is None:
+        remove_stale_archives(archive)
     size_mb = archive.stat().st_size / 2**20
     print(
         f"driver class archive written: {archive} ({size_mb:.0f} MB, "
