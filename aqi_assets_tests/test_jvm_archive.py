@@ -151,4 +151,4 @@ def test_a_new_default_archive_replaces_the_stale_ones(tmp_path: Path) -> None:
     for name in (f"{ARCHIVE_PREFIX}old.jsa", current.name, "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     remove_stale_archives(current)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [current.name, "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([current.name, "notes.txt"])
