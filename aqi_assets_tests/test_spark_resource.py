@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -17,11 +21,15 @@ from resources.spark_conf import (
     build_spark_conf,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None:
     conf = spark_resource(load_settings({"AQI_WAREHOUSE": str(tmp_path)})).effective_conf()
     assert conf["spark.master"] == "local[*]"
     assert conf["spark.jars"].endswith(ICEBERG_JAR_NAME)
+    # Also on the driver's own class path, where its class archive can hold Iceberg's classes.
+    assert conf["spark.driver.extraClassPath"] == conf["spark.jars"]
     assert conf["spark.sql.catalog.lh"] == "org.apache.iceberg.spark.SparkCatalog"
     assert conf["spark.sql.catalog.lh.type"] == "hadoop"
     assert conf["spark.sql.catalog.lh.warehouse"] == tmp_path.as_uri()
@@ -167,3 +175,30 @@ def test_a_driver_that_cannot_start_in_the_background_fails_the_step_that_uses_i
     broken = SparkIcebergResource(warehouse="s3a://b/w", catalog_type="rest")
     with pytest.raises(SparkConfigError, match="catalog_type=rest needs catalog_uri"):
         dg.materialize([uses_spark], resources={"spark": broken})
+
+
+def test_pyspark_functions_resolve_without_trying_every_wildcard_import(tmp_path) -> None:
+    # py4j resolves PySpark's `functions` (once per F.* call) against each wildcard import in
+    # turn; every miss is a failed class lookup over the driver's whole class path.
+    log = tmp_path / "exceptions.log"
+    code = f"""
+from pathlib import Path
+from pyspark.sql import functions as F
+from resources.spark import SparkIcebergResource
+from resources.spark_conf import DRIVER_JAVA_OPTIONS
+
+log = Path({str(log)!r})
+SparkIcebergResource(
+    warehouse={(tmp_path / "wh").as_uri()!r},
+    ui_enabled=False,
+    spark_config={{DRIVER_JAVA_OPTIONS: "-Xlog:exceptions=info:file={log}"}},
+).spark_session
+before = log.read_text().count("org.apache.spark.api.java.functions")
+for i in range(20):
+    F.col(f"c{{i}}")
+print("misses", log.read_text().count("org.apache.spark.api.java.functions") - before)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert "misses 0" in done.stdout, (done.stdout, done.stderr[-2000:])

@@ -1,10 +1,12 @@
 """The only place that reaches into PySpark's private JVM gateway.
 
-Two things have no public PySpark API: reading an Iceberg table's metadata without a Spark job,
-and waiting for the driver JVM to exit (a class archive is written at that exit). On the pinned
-PySpark (3.5.x) both go through the py4j gateway; on any other version this module warns once
-and falls back to public APIs: Iceberg's metadata tables through Spark SQL, and a plain
-`SparkSession.stop()` (the JVM then exits with the Python process, so no class archive is made).
+Three things have no public PySpark API: reading an Iceberg table's metadata without a Spark
+job, waiting for the driver JVM to exit (a class archive is written at that exit), and telling
+the gateway the full names of the classes PySpark names on every call. On the pinned PySpark
+(3.5.x) all go through the py4j gateway; on any other version this module warns once and falls
+back to public APIs: Iceberg's metadata tables through Spark SQL, a plain `SparkSession.stop()`
+(the JVM then exits with the Python process, so no class archive is made), and py4j's own
+lookup of short names.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 import pyspark
+from py4j.java_gateway import java_import
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
@@ -26,6 +29,24 @@ if not GATEWAY_USABLE:
         pyspark.__version__,
         PINNED_SERIES,
     )
+
+
+# Classes PySpark names by their short name on every call (`functions` for each `F.*` call).
+# py4j tries a short name against each wildcard import in turn, and each miss is a failed class
+# lookup in the JVM over its whole class path; imported by full name it is found at once.
+SHORT_NAMED_CLASSES = (
+    "org.apache.spark.sql.functions",
+    "org.apache.spark.api.python.PythonUtils",
+    "org.apache.spark.sql.SparkSession",
+    "org.apache.spark.sql.SparkSession$",
+)
+
+
+def import_short_named_classes(spark: SparkSession) -> None:
+    """Let the gateway find the classes PySpark names most often at the first try."""
+    if GATEWAY_USABLE:
+        for name in SHORT_NAMED_CLASSES:
+            java_import(spark.sparkContext._jvm, name)
 
 
 @dataclass(frozen=True)

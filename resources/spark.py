@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
+from resources.pyspark_compat import import_short_named_classes
 from resources.run_tags import run_days
 from resources.spark_conf import (
     DRIVER_JAVA_OPTIONS,
@@ -121,7 +122,9 @@ class SparkIcebergResource(LazyPySparkResource):
     def _start_driver(self) -> Any:
         if self.master.startswith("local") or self.master.startswith("spark://"):
             require_java()
-        return spark_session_from_config(self.effective_conf())
+        session = spark_session_from_config(self.effective_conf())
+        import_short_named_classes(session)
+        return session
 
     @property
     def spark_session(self) -> SparkSession:
