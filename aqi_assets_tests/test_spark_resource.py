@@ -129,7 +129,7 @@ def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
         spark, tags={RANGE_START_TAG: "2024-01-01", RANGE_END_TAG: "2024-01-31"}
     )
     assert "TieredStopAtLevel" not in month[DRIVER_JAVA_OPTIONS]
-    assert "-XX:+UseSerialGC" in hourly[DRIVER_JAVA_OPTIONS]
+    assert "-XX:+UseParallelGC" in hourly[DRIVER_JAVA_OPTIONS]
     assert "-XX:+UseParallelGC" in month[DRIVER_JAVA_OPTIONS]
     assert month["spark.sql.codegen.wholeStage"] == "true"
     assert month["spark.sql.adaptive.enabled"] == "true"
@@ -161,7 +161,6 @@ def test_short_run_tuning_can_be_turned_off_or_overridden(tmp_path) -> None:
     )
     for short_run in (True, False):
         options = build_spark_conf(g1, short_run)[DRIVER_JAVA_OPTIONS]
-        assert "SerialGC" not in options
         assert "ParallelGC" not in options
         assert options.endswith("-XX:+UseG1GC")
 
