@@ -86,13 +86,6 @@ class QueuedRunCoordinator(dg.QueuedRunCoordinator):
 
 
 if dg.__version__ == PINNED_DAGSTER:
-
-    def set_backfill_interval(seconds: int) -> None:
-        """In the daemon process (its controller loaded), the backfill loop waits `seconds`."""
-        controller = sys.modules.get("dagster._daemon.controller")
-        if controller is not None:  # read as the loop starts; else only by sensorless automation
-            controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds
-
     from dagster._core.events import ASSET_EVENTS
     from dagster._core.events.log import EventLogEntry
     from dagster._core.storage.asset_check_execution_record import (
@@ -166,6 +159,13 @@ if dg.__version__ == PINNED_DAGSTER:
                     AssetCheckExecutionsTable.insert(),
                     [{**common, "partition": partition} for partition in partitions],
                 )
+
+    def set_backfill_interval(seconds: int) -> None:
+        """In the daemon process (its controller loaded), the backfill loop waits `seconds`."""
+        controller = sys.modules.get("dagster._daemon.controller")
+        if controller is not None:
+            # Read as the backfill loop starts; otherwise only automation without sensors reads it.
+            controller.DEFAULT_DAEMON_INTERVAL_SECONDS = seconds
 
     def _stretch_key(event: EventLogEntry) -> tuple[bool, str]:
         """Whether store_event mirrors the event in the index shard (asset events), and its run."""
