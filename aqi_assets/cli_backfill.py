@@ -118,8 +118,8 @@ def launch_range_run(
     """Launch one run over [start, end] (inclusive days), as the UI's "Launch as: Single run" does.
 
     It goes through the run queue straight away instead of waiting for the backfill daemon's
-    next tick (every 5 s with the project's dagster.yaml); with every partitioned asset on a single-run backfill policy it does
-    the same work as a backfill.
+    next tick (every 5 s with the project's dagster.yaml); with every partitioned asset on a
+    single-run backfill policy it does the same work as a backfill.
     """
     selection = plan_selection(api, start, end, select)
     days = (end - start).days + 1

@@ -15,7 +15,7 @@ import aqi_assets
 from resources.api_limits import RateLimits, default_limits
 from resources.jvm_archive import default_archive_path
 from resources.rate_budget import LEDGER_FILE
-from resources.spark_conf import SparkConfigError, shipped_iceberg_jar
+from resources.spark_conf import SparkConfigError, driver_class_path, iceberg_runtime_jar
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
 DEFAULT_PARTITIONS_START = "2024-01-01"
@@ -166,8 +166,8 @@ def _jvm_archive(env: dict[str, str], home: Path) -> str | None:
     if raw:
         return str(Path(raw).expanduser())
     try:
-        iceberg_jar = env.get("AQI_ICEBERG_JAR") or shipped_iceberg_jar()
-        return str(default_archive_path(home, [iceberg_jar]))
+        jar = iceberg_runtime_jar(env.get("AQI_ICEBERG_JAR"))
+        return str(default_archive_path(home, driver_class_path(jar)))
     except SparkConfigError:
         return None  # no Java: validate_environment says so in its own words
 

@@ -37,6 +37,18 @@ def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None
     assert "IcebergSparkSessionExtensions" in conf["spark.sql.extensions"]
 
 
+def test_only_a_local_path_jar_goes_on_the_driver_class_path() -> None:
+    def driver_entry(jar: str) -> str | None:
+        resource = SparkIcebergResource(warehouse="file:///w", iceberg_jar=jar)
+        return build_spark_conf(resource).get("spark.driver.extraClassPath")
+
+    assert driver_entry("/opt/iceberg.jar") == "/opt/iceberg.jar"
+    assert driver_entry("file:/opt/iceberg.jar") == "/opt/iceberg.jar"
+    # On every node but not necessarily on the driver's host, or remote: spark.jars alone.
+    assert driver_entry("local:/opt/iceberg.jar") is None
+    assert driver_entry("hdfs://nn:8020/jars/iceberg.jar") is None
+
+
 def test_local_driver_memory_is_configurable(tmp_path) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "768m"

@@ -10,6 +10,7 @@ import subprocess
 from enum import StrEnum
 from importlib import resources as importlib_resources
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from resources.spark import SparkIcebergResource
@@ -29,6 +30,7 @@ DRIVER_COLLECTOR = "-XX:+UseParallelGC"
 SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", DRIVER_COLLECTOR)
 LONG_RUN_JAVA_OPTIONS = (DRIVER_COLLECTOR,)
 GC_FLAG = re.compile(r"-XX:\+Use\w*GC\b")
+URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 SHORT_RUN_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
@@ -69,6 +71,21 @@ def shipped_iceberg_jar() -> str:
             "is stripped: install snowpark-connect-deps-iceberg==1.0.2."
         )
     return str(jar)
+
+
+def iceberg_runtime_jar(configured: str | None) -> str:
+    """The Iceberg runtime jar the driver and executors load: the configured one, else the shipped."""
+    return configured or shipped_iceberg_jar()
+
+
+def driver_class_path(jar: str) -> list[str]:
+    """`jar` as an entry of the driver's own class path: plain and file: paths only.
+
+    A jar behind another scheme (local: on every node, hdfs:) stays with spark.jars alone.
+    """
+    if jar.startswith("file:"):
+        return [urlparse(jar).path]
+    return [] if URI_SCHEME.match(jar) else [jar]
 
 
 def java_version_text() -> tuple[str, str]:
@@ -141,10 +158,11 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
     if res.iceberg_packages:
         conf["spark.jars.packages"] = res.iceberg_packages
     else:
-        jar = res.iceberg_jar or shipped_iceberg_jar()
+        jar = iceberg_runtime_jar(res.iceberg_jar)
         conf["spark.jars"] = jar  # the executors' copy
         # Classes on the driver's own class path can come from its class archive (jvm_archive.py).
-        conf["spark.driver.extraClassPath"] = jar
+        if class_path := driver_class_path(jar):
+            conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
     if res.master.startswith("local"):
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.driver.host"] = "127.0.0.1"
