@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_local_profile_uses_the_shipped_jar_and_hadoop_catalog(tmp_path) -> None:
     conf = spark_resource(load_settings({"AQI_WAREHOUSE": str(tmp_path)})).effective_conf()
     assert conf["spark.master"] == "local[*]"
-    assert conf["spark.jars"].endswith(ICEBERG_JAR_NAME)
-    # Also on the driver's own class path, where its class archive can hold Iceberg's classes.
-    assert conf["spark.driver.extraClassPath"] == conf["spark.jars"]
+    # On the driver's own class path, where its class archive can hold Iceberg's classes; the
+    # executors run in the driver's JVM, so they need no copy of their own.
+    assert conf["spark.driver.extraClassPath"].endswith(ICEBERG_JAR_NAME)
+    assert "spark.jars" not in conf
     assert conf["spark.sql.catalog.lh"] == "org.apache.iceberg.spark.SparkCatalog"
     assert conf["spark.sql.catalog.lh.type"] == "hadoop"
     assert conf["spark.sql.catalog.lh.warehouse"] == tmp_path.as_uri()
@@ -47,6 +48,51 @@ def test_only_a_local_path_jar_goes_on_the_driver_class_path() -> None:
     # On every node but not necessarily on the driver's host, or remote: spark.jars alone.
     assert driver_entry("local:/opt/iceberg.jar") is None
     assert driver_entry("hdfs://nn:8020/jars/iceberg.jar") is None
+
+
+@pytest.mark.parametrize(
+    ("master", "shipped"),
+    [
+        ("local", False),
+        ("local[2]", False),
+        ("local[*, 3]", False),
+        ("local-cluster[2,1,1024]", True),
+        ("spark://host:7077", True),
+        ("yarn", True),
+    ],
+)
+def test_executors_outside_the_driver_get_their_own_copy_of_the_jar(
+    master: str, shipped: bool
+) -> None:
+    conf = SparkIcebergResource(warehouse="file:///w", master=master).effective_conf()
+    assert ("spark.jars" in conf) is shipped
+    assert conf["spark.driver.extraClassPath"].endswith(ICEBERG_JAR_NAME)
+
+
+def test_a_local_run_copies_no_jar_under_the_temp_dir(tmp_path) -> None:
+    # A killed driver leaves its temp dir behind: each copy there was 45 MB for good.
+    local_dir = tmp_path / "spark-local"
+    code = f"""
+import os
+from resources.spark import SparkIcebergResource
+
+spark = SparkIcebergResource(
+    warehouse={(tmp_path / "wh").as_uri()!r},
+    ui_enabled=False,
+    spark_config={{"spark.local.dir": {str(local_dir)!r}}},
+).spark_session
+spark.sql("CREATE TABLE lh.t.x (a INT) USING iceberg")
+spark.sql("INSERT INTO lh.t.x VALUES (1)")
+print("rows", spark.table("lh.t.x").count())
+for root, _, files in os.walk({str(local_dir)!r}):
+    for name in files:
+        print("file", name, os.path.getsize(os.path.join(root, name)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert "rows 1" in done.stdout, done.stderr[-2000:]
+    assert ICEBERG_JAR_NAME not in done.stdout, done.stdout
 
 
 def test_local_driver_memory_is_configurable(tmp_path) -> None:

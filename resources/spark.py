@@ -80,7 +80,7 @@ class SparkIcebergResource(LazyPySparkResource):
     short_run_max_days: int = Field(
         default=7,
         description="A run of at most this many daily partitions starts a driver tuned for "
-        "short work (C1-only JIT, serial GC, interpreted expressions, no adaptive re-planning, "
+        "short work (C1-only JIT, the throughput collector, interpreted expressions, no adaptive re-planning, "
         "one shuffle partition); 0 turns it off.",
     )
     start_with_run: bool = Field(
@@ -145,7 +145,7 @@ class SparkIcebergResource(LazyPySparkResource):
         started_with = context.getConf().get(DRIVER_JAVA_OPTIONS, "")
         archive = mapped_class_archive({DRIVER_JAVA_OPTIONS: started_with})
         tuning = (
-            f"short run of {self._run_days} day(s): C1 JIT, serial GC, interpreted expressions"
+            f"short run of {self._run_days} day(s): C1 JIT, throughput GC, interpreted expressions"
             if self.short_run
             else "full JIT and code generation"
         )

@@ -31,6 +31,7 @@ SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", DRIVER_COLLECTOR)
 LONG_RUN_JAVA_OPTIONS = (DRIVER_COLLECTOR,)
 GC_FLAG = re.compile(r"-XX:\+Use\w*GC\b")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+IN_PROCESS_MASTER = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?")  # not local-cluster[...]
 SHORT_RUN_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
@@ -88,6 +89,11 @@ def driver_class_path(jar: str) -> list[str]:
     return [] if URI_SCHEME.match(jar) else [jar]
 
 
+def runs_executors_in_driver(master: str) -> bool:
+    """Whether `master` runs its executors inside the driver's JVM (local, local[N], local[*])."""
+    return IN_PROCESS_MASTER.fullmatch(master) is not None
+
+
 def java_version_text() -> tuple[str, str]:
     """The Java Spark will use ($JAVA_HOME/bin/java, else `java` on PATH) and its `-version` text."""
     java_home = os.environ.get("JAVA_HOME")
@@ -127,6 +133,22 @@ def require_java() -> None:
         )
 
 
+def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
+    """Where the driver and the executors find the Iceberg runtime: packages, or a jar."""
+    if res.iceberg_packages:
+        return {"spark.jars.packages": res.iceberg_packages}
+    jar = iceberg_runtime_jar(res.iceberg_jar)
+    conf: dict[str, str] = {}
+    # Classes on the driver's own class path can come from its class archive (jvm_archive.py).
+    if class_path := driver_class_path(jar):
+        conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
+    if not (class_path and runs_executors_in_driver(res.master)):
+        # Executors in their own JVMs need a copy. In-process ones share the driver's class
+        # path; a copy would cost 45 MB under the temp dir per run, left behind by a kill.
+        conf["spark.jars"] = jar
+    return conf
+
+
 def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict[str, str]:
     """Translate the resource's typed fields into Spark properties (pure, no JVM)."""
     catalog = f"spark.sql.catalog.{res.catalog_name}"
@@ -155,14 +177,7 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
                 f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
             )
         conf[f"{catalog}.uri"] = res.catalog_uri
-    if res.iceberg_packages:
-        conf["spark.jars.packages"] = res.iceberg_packages
-    else:
-        jar = iceberg_runtime_jar(res.iceberg_jar)
-        conf["spark.jars"] = jar  # the executors' copy
-        # Classes on the driver's own class path can come from its class archive (jvm_archive.py).
-        if class_path := driver_class_path(jar):
-            conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
+    conf.update(iceberg_jar_conf(res))
     if res.master.startswith("local"):
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.driver.host"] = "127.0.0.1"
