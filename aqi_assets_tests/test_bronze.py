@@ -7,6 +7,7 @@ from datetime import date
 
 from aqi_assets.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
+from aqi_assets_tests.readback import RUN_BOOKKEEPING
 from resources.lakehouse import LakehouseReader
 from resources.open_meteo import OpenMeteoResource
 
@@ -110,3 +111,16 @@ def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
     # One commit holds every request's rows.
     writes = [s for s in reader.snapshots(*BRONZE_RAW.table) if s.added_records]
     assert [s.added_records for s in writes] == [216]
+    # The answers parsed while later ones were fetched hold what one answer for all holds.
+    several = answered_rows(reader)
+    materialize_range(
+        lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, BRONZE_RAW.asset
+    )
+    assert answered_rows(reader) == several
+
+
+def answered_rows(reader: LakehouseReader) -> list[tuple]:
+    """bronze_raw's rows without what differs between fetches (the request, the run)."""
+    arrow = reader.read_arrow(*BRONZE_RAW.table)
+    arrow = arrow.drop_columns([c for c in (*RUN_BOOKKEEPING, "source") if c in arrow.column_names])
+    return sorted(tuple(row.values()) for row in arrow.to_pylist())

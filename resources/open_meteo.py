@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 import dagster as dg
+import orjson
 import requests
 from pydantic import Field, PrivateAttr
 
@@ -232,8 +232,8 @@ class OpenMeteoResource(dg.ConfigurableResource):
                 f"{request.weight:,.1f} weighted calls, {attempts} attempts"
             )
             try:
-                body = json.loads(text)
-            except json.JSONDecodeError:
+                body = orjson.loads(text)
+            except orjson.JSONDecodeError:
                 raise OpenMeteoResponseError(
                     f"Open-Meteo response is not valid JSON: {text[:200]!r}. Request: {source}"
                 ) from None

@@ -7,11 +7,12 @@ requested days would otherwise become zero or missing bronze rows that replace g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import orjson
 
 
 class OpenMeteoError(RuntimeError):
@@ -39,7 +40,7 @@ class LocationPayload:
     @property
     def payload(self) -> dict[str, Any]:
         """The item parsed (for inspection; the pipeline hands `body` to Spark)."""
-        return json.loads(self.body)
+        return orjson.loads(self.body)
 
 
 def _check_series(
@@ -107,5 +108,5 @@ def match_items(
                 f"Open-Meteo returned no hours for '{key}' {start}..{end}. Request: {source}"
             )
         _check_series(hourly, key, variables, start, end, source)
-        matched.append(LocationPayload(key, start, end, source, json.dumps(item)))
+        matched.append(LocationPayload(key, start, end, source, orjson.dumps(item).decode()))
     return matched

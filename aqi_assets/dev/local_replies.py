@@ -6,11 +6,12 @@ answer itself and the ways a fault spoils it) happens here, one step per functio
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from aqi_assets.dev.answer_faults import ANSWER_FAULTS, spoil
 
@@ -37,8 +38,8 @@ class Reply:
 
 
 def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
-    """A complete JSON answer."""
-    return Reply(status, json.dumps(payload).encode(), headers or {})
+    """A complete JSON answer, compact as Open-Meteo writes it."""
+    return Reply(status, orjson.dumps(payload), headers or {})
 
 
 def error_reply(status: int, reason: str, headers: dict[str, str] | None = None) -> Reply:
@@ -89,13 +90,13 @@ def spoiled(body: Any, fault: dict[str, Any] | None) -> Reply:
     """The answer as a fault that damages it leaves it."""
     kind = fault["kind"] if fault else None
     if kind == "malformed_json":
-        return Reply(200, json.dumps(body).encode()[:-7] + b"<html>")
+        return Reply(200, orjson.dumps(body)[:-7] + b"<html>")
     if kind in BODY_FAULTS:
         body = BODY_FAULTS[kind](body)
     if kind in ANSWER_FAULTS:
         body = spoil(body, fault)
     if kind == "reset":
-        return Reply(200, json.dumps(body).encode(), ending="reset")
+        return Reply(200, orjson.dumps(body), ending="reset")
     return json_reply(200, body)
 
 
