@@ -56,6 +56,7 @@ def test_only_a_local_path_jar_goes_on_the_driver_class_path() -> None:
         ("local", False),
         ("local[2]", False),
         ("local[*, 3]", False),
+        ("local[4 ,2]", False),
         ("local-cluster[2,1,1024]", True),
         ("spark://host:7077", True),
         ("yarn", True),

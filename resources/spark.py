@@ -80,8 +80,8 @@ class SparkIcebergResource(LazyPySparkResource):
     short_run_max_days: int = Field(
         default=7,
         description="A run of at most this many daily partitions starts a driver tuned for "
-        "short work (C1-only JIT, the throughput collector, interpreted expressions, no adaptive re-planning, "
-        "one shuffle partition); 0 turns it off.",
+        "short work (C1-only JIT, the throughput collector, interpreted expressions, no adaptive "
+        "re-planning, one shuffle partition); 0 turns it off.",
     )
     start_with_run: bool = Field(
         default=True,

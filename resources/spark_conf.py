@@ -31,7 +31,7 @@ SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", DRIVER_COLLECTOR)
 LONG_RUN_JAVA_OPTIONS = (DRIVER_COLLECTOR,)
 GC_FLAG = re.compile(r"-XX:\+Use\w*GC\b")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-IN_PROCESS_MASTER = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?")  # not local-cluster[...]
+IN_PROCESS_MASTER = re.compile(r"local(\[\s*(\*|\d+)(\s*,\s*\d+)?\s*\])?")  # not local-cluster[...]
 SHORT_RUN_CONF = {
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
