@@ -111,7 +111,7 @@ def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
     # One commit holds every request's rows.
     writes = [s for s in reader.snapshots(*BRONZE_RAW.table) if s.added_records]
     assert [s.added_records for s in writes] == [216]
-    # The answers parsed while later ones were fetched hold what one answer for all holds.
+    # Six answers give the rows that one answer for all the locations and days gives.
     several = answered_rows(reader)
     materialize_range(
         lakehouse_assets, date(2024, 1, 1), date(2024, 1, 3), pipeline_resources, BRONZE_RAW.asset

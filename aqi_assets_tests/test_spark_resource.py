@@ -71,7 +71,7 @@ def test_executors_outside_the_driver_get_their_own_copy_of_the_jar(
 
 
 def test_a_local_run_copies_no_jar_under_the_temp_dir(tmp_path) -> None:
-    # A killed driver leaves its temp dir behind: each copy there was 45 MB for good.
+    # A killed driver leaves its temp dir behind, and with it any copy of the jar.
     local_dir = tmp_path / "spark-local"
     code = f"""
 import os

@@ -144,7 +144,7 @@ def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
     if not (class_path and runs_executors_in_driver(res.master)):
         # Executors in their own JVMs need a copy. In-process ones share the driver's class
-        # path; a copy would cost 45 MB under the temp dir per run, left behind by a kill.
+        # path; a copy would land under the driver's temp dir each run, and a kill leaves it.
         conf["spark.jars"] = jar
     return conf
 
