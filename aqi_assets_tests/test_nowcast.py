@@ -5,6 +5,7 @@ plain-Python reference."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from fractions import Fraction
 
@@ -16,6 +17,7 @@ from aqi_assets.transforms import aqi_reference as ref
 from aqi_assets.transforms.agency import (
     INDEX_COLUMNS,
     indexed_hours,
+    silver_with_lookback,
     with_overall_indices,
 )
 from aqi_assets.transforms.breakpoints import (
@@ -27,7 +29,7 @@ from aqi_assets.transforms.breakpoints import (
     VN_PM25,
     VN_TABLES,
 )
-from aqi_assets.transforms.nowcast import LOOKBACK_HOURS, with_epa_nowcasts
+from aqi_assets.transforms.nowcast import LOOKBACK_HOURS, over_hours, with_epa_nowcasts
 from aqi_assets.transforms.open_meteo_aqi import agreement, with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.sub_index import vn_sub_index
@@ -99,7 +101,10 @@ def test_o3_eight_hour_means_of_the_decision(spark) -> None:
     o3 += [41.6, 45.7, 49.2, 55.8, 69.6, 78.3, 91.5, 97.7, 81.2, 71.8, 43.5, 34.3, 21.5, 20.5]
     o3 += [19.4, 20.4, 21.3]
     # 18:00 the day before is hour 0; the day runs 1:00 (hour 7) to 0:00 (hour 30).
-    df = frame(spark, {"a": dict(enumerate(o3))}).withColumn("mean_8h", trailing_mean("pm25", 8, 8))
+    df = over_hours(
+        frame(spark, {"a": dict(enumerate(o3))}),
+        lambda d: d.withColumn("mean_8h", trailing_mean("pm25", 8, 8)),
+    )
     means = [r["mean_8h"] for r in df.orderBy("ts_utc").collect()][7:]
     assert len(means) == 24
     # Printed in the Decision to one decimal: 18.0, 74.4 (at 17:00), 48.7, 39.1, 31.6.
@@ -192,6 +197,28 @@ def test_each_trailing_window_is_computed_once_per_row(spark, capsys) -> None:
     df = frame(spark, {"a": {h: 9.0 for h in range(30)}})
     assert window_aggregates(with_open_meteo_pm25_aqi(df), capsys) == 2
     assert window_aggregates(with_epa_nowcasts(df, PM25_2024), capsys) == 2
+
+
+def sorts(df, capsys) -> int:
+    """How many sorts of the rows Spark's physical plan of `df` makes."""
+    capsys.readouterr()
+    df.explain("formatted")
+    return len(re.findall(r"^\(\d+\) Sort\b", capsys.readouterr().out, re.MULTILINE))
+
+
+def test_windows_over_the_hours_share_one_sort(spark, capsys) -> None:
+    """Silver's NowCasts and Open-Meteo's 24-hour mean order the hours by one column: the rows
+    are sorted once for the three windows, not once per window."""
+    hours = frame(spark, {"a": {h: 9.0 for h in range(40)}, "b": {h: 20.0 for h in range(40)}})
+    lookback = hours.where(F.col("ts_utc") < START + timedelta(hours=24))
+    window = hours.where(F.col("ts_utc") >= START + timedelta(hours=24))
+    silver = silver_with_lookback(window, lookback, START + timedelta(hours=24), PM25_2024)
+    assert sorts(silver, capsys) == 1
+    assert window_aggregates(silver, capsys) == 4
+    # The hourly facts' means and NowCasts (silver rows that lack the stored ones) as well.
+    gases = hours.select("*", *(F.col("pm25").alias(g) for g in ("o3", "no2", "so2", "co")))
+    assert sorts(indexed_hours(gases, PM25_2024), capsys) == 1
+    assert "__ts_utc_epoch_s" not in silver.columns
 
 
 @settings(

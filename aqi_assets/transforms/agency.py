@@ -28,7 +28,12 @@ from aqi_assets.transforms.breakpoints import (
     VN_SO2,
     EpaTable,
 )
-from aqi_assets.transforms.nowcast import RAW_COLUMNS, with_epa_nowcasts, with_nowcast
+from aqi_assets.transforms.nowcast import (
+    RAW_COLUMNS,
+    over_hours,
+    with_epa_nowcasts,
+    with_nowcast,
+)
 from aqi_assets.transforms.open_meteo_aqi import with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.sub_index import (
@@ -48,18 +53,22 @@ INDEX_COLUMNS = ("aqi_overall", "dominant_pollutant", "vn_aqi", "vn_dominant_pol
 def with_averages(df: DataFrame) -> DataFrame:
     """Add the averages the tables use: 24-h PM and SO2, 8-h O3 and CO, and the untruncated
     NowCasts unless `df` holds them (silver stores them)."""
-    averaged = df.select(
-        "*",
-        trailing_mean("pm25", 24).alias("pm25_24h"),
-        trailing_mean("pm10", 24).alias("pm10_24h"),
-        trailing_mean("so2", 24).alias("so2_24h"),
-        trailing_mean("o3", 8).alias("o3_8h"),
-        trailing_mean("co", 8).alias("co_8h"),
-    )
-    for value, raw in zip(("pm25", "pm10"), RAW_COLUMNS, strict=True):
-        if raw not in averaged.columns:
-            averaged = with_nowcast(averaged, value, raw)
-    return averaged
+
+    def build(hours: DataFrame) -> DataFrame:
+        averaged = hours.select(
+            "*",
+            trailing_mean("pm25", 24).alias("pm25_24h"),
+            trailing_mean("pm10", 24).alias("pm10_24h"),
+            trailing_mean("so2", 24).alias("so2_24h"),
+            trailing_mean("o3", 8).alias("o3_8h"),
+            trailing_mean("co", 8).alias("co_8h"),
+        )
+        for value, raw in zip(("pm25", "pm10"), RAW_COLUMNS, strict=True):
+            if raw not in averaged.columns:
+                averaged = with_nowcast(averaged, value, raw)
+        return averaged
+
+    return over_hours(df, build)
 
 
 def with_sub_indices(df: DataFrame, pm25_table: EpaTable) -> DataFrame:
@@ -183,6 +192,10 @@ def silver_with_lookback(
     they feed the windows and are dropped afterwards.
     """
     both = window.unionByName(lookback)
-    nowcasts = with_epa_nowcasts(both, pm25_table, keep_raw=True)
-    out = with_open_meteo_pm25_aqi(nowcasts, RECOMPUTED_OPEN_METEO)
-    return out.where(F.col("ts_utc") >= F.lit(start))
+
+    def build(hours: DataFrame) -> DataFrame:
+        nowcasts = with_epa_nowcasts(hours, pm25_table, keep_raw=True)
+        return with_open_meteo_pm25_aqi(nowcasts, RECOMPUTED_OPEN_METEO)
+
+    # One epoch column for both: their three windows share one sort of the rows.
+    return over_hours(both, build).where(F.col("ts_utc") >= F.lit(start))

@@ -23,6 +23,7 @@ from aqi_assets.transforms.breakpoints import (
 from aqi_assets.transforms.daily import MIN_HOURS_FOR_DAILY_AQI, city_daily
 from aqi_assets.transforms.exact import COMPUTED_NUDGE
 from aqi_assets.transforms.fetch_flags import past_hours
+from aqi_assets.transforms.nowcast import over_hours
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.silver import date_key
 from aqi_assets.transforms.sub_index import vn_o3_daily_sub_index, vn_sub_index
@@ -35,10 +36,12 @@ READ_MARGIN_DAYS = 1
 def with_local_dates(hours: DataFrame, zones: DataFrame) -> DataFrame:
     """`hours` plus `date_local`, from (location_key, time_zone); 8-h O3 means for VN_AQI."""
     local = F.from_utc_timestamp(F.col("ts_utc"), F.col("time_zone"))
-    return (
-        past_hours(hours)
-        .join(F.broadcast(zones), "location_key")
-        .select("*", F.to_date(local).alias("date_local"), trailing_mean("o3", 8).alias("o3_8h"))
+    located = past_hours(hours).join(F.broadcast(zones), "location_key")
+    return over_hours(
+        located,
+        lambda d: d.select(
+            "*", F.to_date(local).alias("date_local"), trailing_mean("o3", 8).alias("o3_8h")
+        ),
     )
 
 

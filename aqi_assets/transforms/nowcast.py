@@ -8,6 +8,8 @@ higher-order array functions, no Python per row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -22,9 +24,32 @@ LOOKBACK_HOURS = HOURS - 1
 RAW_COLUMNS = ("nowcast_pm25_raw", "nowcast_pm10_raw")
 
 
+def epoch_column(ts: str = "ts_utc") -> str:
+    """The column holding `ts` in epoch seconds, which every window over hours orders by."""
+    return f"__{ts}_epoch_s"
+
+
+def over_hours(
+    df: DataFrame, build: Callable[[DataFrame], DataFrame], ts: str = "ts_utc"
+) -> DataFrame:
+    """`build(df)`, whose windows come from `hour_window`, given the column they order by.
+
+    Windows ordered by one column share one sort of the rows; ordered by an expression (the
+    cast per window), Spark sorts the rows again for each window. A frame that has the column
+    keeps it; otherwise it is added for `build` and dropped after.
+    """
+    column = epoch_column(ts)
+    if column in df.columns:
+        return build(df)
+    return build(df.withColumn(column, F.col(ts).cast("long"))).drop(column)
+
+
 def hour_window(key: str = "location_key", ts: str = "ts_utc") -> Window:
-    """Rows of one location ordered by their instant in seconds (frames are set by callers)."""
-    return Window.partitionBy(key).orderBy(F.col(ts).cast("long"))
+    """Rows of one location ordered by their instant in seconds (frames are set by callers).
+
+    The frame must hold `epoch_column(ts)`: build it inside `over_hours`.
+    """
+    return Window.partitionBy(key).orderBy(F.col(epoch_column(ts)))
 
 
 def with_nowcast(
@@ -32,11 +57,13 @@ def with_nowcast(
 ) -> DataFrame:
     """Add `out`: the untruncated NowCast of `value` (null unless 2 of the 3 latest hours exist).
 
+    Needs `epoch_column(ts)` (see `over_hours`).
+
     The frame's readings come in time order, so "2 of the 3 latest" is the second-latest one
     being at most 2 hours old; both weighted sums are folded in one pass over the readings
     (higher-order functions run interpreted: one pass instead of four).
     """
-    now = F.col(ts).cast("long")
+    now = F.col(epoch_column(ts))
     frame = hour_window(key, ts).rangeBetween(-LOOKBACK_HOURS * HOUR_SECONDS, 0)
     reading = F.col(value)
     present = F.when(
@@ -76,7 +103,9 @@ def with_epa_nowcasts(df: DataFrame, pm25_table: EpaTable, keep_raw: bool = Fals
     hourly PM sub-indices use them).
     """
     pm25_raw, pm10_raw = RAW_COLUMNS
-    raw = with_nowcast(with_nowcast(df, "pm25", pm25_raw), "pm10", pm10_raw)
+    raw = over_hours(
+        df, lambda d: with_nowcast(with_nowcast(d, "pm25", pm25_raw), "pm10", pm10_raw)
+    )
     pm25, pm25_aqi = nowcast_columns(F.col(pm25_raw), pm25_table)
     pm10, pm10_aqi = nowcast_columns(F.col(pm10_raw), EPA_PM10)
     out = raw.select(

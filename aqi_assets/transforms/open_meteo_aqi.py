@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi_reference import OPEN_METEO_PM25
+from aqi_assets.transforms.nowcast import over_hours
 from aqi_assets.transforms.rolling import previous_hours_mean
 
 HOURS = 24
@@ -39,7 +40,7 @@ def with_open_meteo_pm25_aqi(df: DataFrame, out: str = "om_us_aqi_pm25") -> Data
     # The mean goes into a column of its own first: Spark would otherwise compute one window
     # aggregate per occurrence of it in the scale's CASE chain (dozens per row).
     mean = f"__{out}_mean"
-    with_mean = df.withColumn(mean, previous_hours_mean("pm25", HOURS))
+    with_mean = over_hours(df, lambda d: d.withColumn(mean, previous_hours_mean("pm25", HOURS)))
     return with_mean.withColumn(out, open_meteo_scale(F.col(mean))).drop(mean)
 
 

@@ -31,6 +31,8 @@ def trailing_mean(
 ) -> Column:
     """Mean of `value` over the `hours` hours ending at each row (the row's hour included).
 
+    For a frame inside `nowcast.over_hours`.
+
     Null when fewer than `required` (default: 75 %) of them have a value.
     """
     frame = hour_window(key, ts).rangeBetween(-(hours - 1) * HOUR_SECONDS, 0)
@@ -41,6 +43,9 @@ def trailing_mean(
 def previous_hours_mean(
     value: str, hours: int, key: str = "location_key", ts: str = "ts_utc"
 ) -> Column:
-    """Mean of `value` over the `hours` hours strictly before each row; null if any is missing."""
+    """Mean of `value` over the `hours` hours strictly before each row; null if any is missing.
+
+    For a frame inside `nowcast.over_hours`.
+    """
     frame = hour_window(key, ts).rangeBetween(-hours * HOUR_SECONDS, -HOUR_SECONDS)
     return F.when(F.count(value).over(frame) == hours, F.avg(value).over(frame))
