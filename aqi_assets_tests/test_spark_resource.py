@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ from aqi_assets.settings import load_settings
 from resources.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, run_days
 from resources.spark import SparkIcebergResource
 from resources.spark_conf import (
+    COMPILE_GENERATED_CODE,
     DRIVER_JAVA_OPTIONS,
+    EXECUTOR_JAVA_OPTIONS,
     ICEBERG_JAR_NAME,
     SHORT_RUN_CONF,
     SparkConfigError,
@@ -68,6 +71,24 @@ def test_executors_outside_the_driver_get_their_own_copy_of_the_jar(
     conf = SparkIcebergResource(warehouse="file:///w", master=master).effective_conf()
     assert ("spark.jars" in conf) is shipped
     assert conf["spark.driver.extraClassPath"].endswith(ICEBERG_JAR_NAME)
+    # Executors in JVMs of their own compile Spark's generated code too; a user's options stay.
+    assert (EXECUTOR_JAVA_OPTIONS in conf) is shipped
+    mine = SparkIcebergResource(
+        warehouse="file:///w", master=master, spark_config={EXECUTOR_JAVA_OPTIONS: "-Dmine=1"}
+    ).effective_conf()[EXECUTOR_JAVA_OPTIONS]
+    assert mine == (f"{COMPILE_GENERATED_CODE} -Dmine=1" if shipped else "-Dmine=1")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc (Linux)")
+def test_the_driver_jvm_compiles_spark_generated_methods_of_any_size(spark) -> None:
+    """HotSpot interprets methods over 8,000 bytes of bytecode by default, and Spark generates
+    larger ones (the sub-indices' projection): the driver JVM of a long run is started with
+    the flag that compiles them."""
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children]
+    drivers = [line for line in command_lines if b"org.apache.spark.deploy.SparkSubmit" in line]
+    assert drivers, "the test session's driver JVM is not a child of this process"
+    assert any(COMPILE_GENERATED_CODE.encode() in arg for arg in drivers[0])
 
 
 def test_a_local_run_copies_no_jar_under_the_temp_dir(tmp_path) -> None:
@@ -188,6 +209,8 @@ def test_a_run_of_a_few_days_starts_a_driver_tuned_for_short_work() -> None:
         spark, tags={RANGE_START_TAG: "2024-01-01", RANGE_END_TAG: "2024-01-31"}
     )
     assert "TieredStopAtLevel" not in month[DRIVER_JAVA_OPTIONS]
+    assert COMPILE_GENERATED_CODE in month[DRIVER_JAVA_OPTIONS]
+    assert COMPILE_GENERATED_CODE not in hourly[DRIVER_JAVA_OPTIONS]
     assert "-XX:+UseParallelGC" in hourly[DRIVER_JAVA_OPTIONS]
     assert "-XX:+UseParallelGC" in month[DRIVER_JAVA_OPTIONS]
     assert month["spark.sql.codegen.wholeStage"] == "true"

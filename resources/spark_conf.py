@@ -28,7 +28,12 @@ DRIVER_COLLECTOR = "-XX:+UseParallelGC"
 # Large runs need all three (docs/performance.md). Both profiles set the same SQL keys, so a
 # reused session switches cleanly.
 SHORT_RUN_JAVA_OPTIONS = ("-XX:TieredStopAtLevel=1", DRIVER_COLLECTOR)
-LONG_RUN_JAVA_OPTIONS = (DRIVER_COLLECTOR,)
+# Whole-stage code generation writes methods of up to 64 KB of bytecode, but HotSpot leaves every
+# method over 8,000 bytes to its interpreter: the sub-indices' projection is one, and ran
+# interpreted. Short runs generate no such code (expressions are interpreted by Spark).
+COMPILE_GENERATED_CODE = "-XX:-DontCompileHugeMethods"
+LONG_RUN_JAVA_OPTIONS = (DRIVER_COLLECTOR, COMPILE_GENERATED_CODE)
+EXECUTOR_JAVA_OPTIONS = "spark.executor.extraJavaOptions"
 GC_FLAG = re.compile(r"-XX:\+Use\w*GC\b")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 IN_PROCESS_MASTER = re.compile(r"local(\[\s*(\*|\d+)(\s*,\s*\d+)?\s*\])?")  # not local-cluster[...]
@@ -198,6 +203,10 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
         if res.dynamic_allocation_max_executors:
             conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
     conf.update({key: str(value) for key, value in res.spark_config.items()})
+    if not runs_executors_in_driver(res.master):
+        # Executors in JVMs of their own run the generated code; options set by the user win.
+        merged = " ".join([COMPILE_GENERATED_CODE, conf.get(EXECUTOR_JAVA_OPTIONS, "")]).strip()
+        conf[EXECUTOR_JAVA_OPTIONS] = merged
     archive = res.usable_class_archive()
     options = [f"-XX:SharedArchiveFile={archive}"] if archive else []
     options += SHORT_RUN_JAVA_OPTIONS if short_run else LONG_RUN_JAVA_OPTIONS
