@@ -29,7 +29,12 @@ from aqi_assets.transforms.breakpoints import (
     VN_PM25,
     VN_TABLES,
 )
-from aqi_assets.transforms.nowcast import LOOKBACK_HOURS, over_hours, with_epa_nowcasts
+from aqi_assets.transforms.nowcast import (
+    LOOKBACK_HOURS,
+    epoch_column,
+    over_hours,
+    with_epa_nowcasts,
+)
 from aqi_assets.transforms.open_meteo_aqi import agreement, with_open_meteo_pm25_aqi
 from aqi_assets.transforms.rolling import trailing_mean
 from aqi_assets.transforms.sub_index import vn_sub_index
@@ -218,7 +223,7 @@ def test_windows_over_the_hours_share_one_sort(spark, capsys) -> None:
     # The hourly facts' means and NowCasts (silver rows that lack the stored ones) as well.
     gases = hours.select("*", *(F.col("pm25").alias(g) for g in ("o3", "no2", "so2", "co")))
     assert sorts(indexed_hours(gases, PM25_2024), capsys) == 1
-    assert "__ts_utc_epoch_s" not in silver.columns
+    assert epoch_column() not in silver.columns
 
 
 @settings(

@@ -205,8 +205,7 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
     conf.update({key: str(value) for key, value in res.spark_config.items()})
     if not runs_executors_in_driver(res.master):
         # Executors in JVMs of their own run the generated code; options set by the user win.
-        merged = " ".join([COMPILE_GENERATED_CODE, conf.get(EXECUTOR_JAVA_OPTIONS, "")]).strip()
-        conf[EXECUTOR_JAVA_OPTIONS] = merged
+        conf = with_java_options(conf, EXECUTOR_JAVA_OPTIONS, COMPILE_GENERATED_CODE)
     archive = res.usable_class_archive()
     options = [f"-XX:SharedArchiveFile={archive}"] if archive else []
     options += SHORT_RUN_JAVA_OPTIONS if short_run else LONG_RUN_JAVA_OPTIONS
@@ -222,7 +221,12 @@ def mapped_class_archive(conf: dict[str, str]) -> str | None:
     return found[-1] if found else None
 
 
+def with_java_options(conf: dict[str, str], key: str, *options: str) -> dict[str, str]:
+    """`conf` with `options` put before the Java options it already has under `key` (those win)."""
+    merged = " ".join([*options, conf.get(key, "")]).strip()
+    return {**conf, key: merged}
+
+
 def with_driver_java_options(conf: dict[str, str], *options: str) -> dict[str, str]:
     """`conf` with `options` put before the driver Java options it already has (those win)."""
-    merged = " ".join([*options, conf.get(DRIVER_JAVA_OPTIONS, "")]).strip()
-    return {**conf, DRIVER_JAVA_OPTIONS: merged}
+    return with_java_options(conf, DRIVER_JAVA_OPTIONS, *options)
