@@ -31,6 +31,7 @@ from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 pytestmark = pytest.mark.e2e
 SENSOR_TAG = "dagster/sensor_name"
+RUN_KEY_TAG = "dagster/run_key"
 TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 
@@ -50,9 +51,23 @@ def wait_until(what: str, check: Callable[[], object], ui: DagsterDev, timeout: 
     raise AssertionError(f"{what} did not happen in {timeout:.0f} s: {ui.log_tail()}")
 
 
-def sensor_runs(api: DagsterApi) -> list[RunInfo]:
-    """Runs the ingest sensor launched, oldest first."""
-    runs = [r for r in api.runs() if r.tags.get(SENSOR_TAG) == SENSOR_NAME]
+def model_run(hours_after_today: int) -> datetime:
+    """A CAMS model run's initialisation, in hours from today 00Z (-12: yesterday's 12Z)."""
+    return clock(0, 0) + timedelta(hours=hours_after_today)
+
+
+def sensor_runs(api: DagsterApi, served: datetime) -> list[RunInfo]:
+    """Runs the ingest sensor launched while `served` was the latest model run, oldest first.
+
+    Picked by the model run in their run key: the sensor's own hourly ticks (on the real clock)
+    may add runs at any moment of the test.
+    """
+    runs = [
+        r
+        for r in api.runs()
+        if r.tags.get(SENSOR_TAG) == SENSOR_NAME
+        and r.tags.get(RUN_KEY_TAG, "").split("|")[1:2] == [served.isoformat()]
+    ]
     return sorted(runs, key=lambda r: r.start_time or float("inf"))
 
 
@@ -92,7 +107,7 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
     dims = api.launch_run(LAKEHOUSE_JOB, [*REFERENCE_ASSETS, DIM_DATE.asset], days)
     assert wait_for_run(ui.url, dims) == "SUCCESS"
 
-    first = wait_until("the first ingest", lambda: sensor_runs(api), ui)[0]
+    first = wait_until("the first ingest", lambda: sensor_runs(api, model_run(-12)), ui)[0]
     assert span(first) == (YESTERDAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, first.run_id) == "SUCCESS"
     done = api.run_materializations(first.run_id)
@@ -106,7 +121,9 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
 
     # 10:30: the 00Z run is out; the sensor refreshes yesterday at once, and it turns final.
     server.clock.set(clock(10, 30))
-    second = wait_until("the refresh for the new run", lambda: sensor_runs(api)[1:], ui)[0]
+    second = wait_until("the refresh for the new run", lambda: sensor_runs(api, model_run(0)), ui)[
+        0
+    ]
     assert span(second) == (YESTERDAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, second.run_id) == "SUCCESS"
     wait_until(
@@ -117,6 +134,8 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
 
     # 22:30: the 12Z run is out; yesterday is final, so only today is fetched.
     server.clock.set(clock(22, 30))
-    third = wait_until("the refresh for the 12Z run", lambda: sensor_runs(api)[2:], ui)[0]
+    third = wait_until("the refresh for the 12Z run", lambda: sensor_runs(api, model_run(12)), ui)[
+        0
+    ]
     assert span(third) == (TODAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, third.run_id) == "SUCCESS"
