@@ -25,6 +25,8 @@ from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 SENSOR_NAME = "ingest_open_days"
 # bronze_raw's materialization metadata: the run its answer came from, or UNKNOWN_RUN.
 MODEL_RUN_ENTRY = "model_run_at"
+# The tag on each requested run: the model run the API served when the sensor asked for it.
+MODEL_RUN_TAG = "aqi/model_run_at"
 UNKNOWN_RUN = "unknown"
 # How far back a day still waiting for its final run is looked for.
 LOOKBACK_DAYS = 7
@@ -155,7 +157,11 @@ def refresh_requests(
                 run_key=f"{hour}|{run_text}|{span}",
                 job_name=LAKEHOUSE_JOB,
                 asset_selection=assets,
-                tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+                tags={
+                    RANGE_START_TAG: first.isoformat(),
+                    RANGE_END_TAG: last.isoformat(),
+                    MODEL_RUN_TAG: run_text,
+                },
             )
         )
     return requests, Cursor(hour, run_text, warned)

@@ -18,7 +18,7 @@ from aqi_assets.cli_queries import DagsterApi, RunInfo
 from aqi_assets.dev.dagster_dev import DagsterDev, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.jobs import LAKEHOUSE_JOB
-from aqi_assets.open_days import SENSOR_NAME
+from aqi_assets.open_days import MODEL_RUN_TAG, SENSOR_NAME
 from aqi_assets.registry import (
     DIM_DATE,
     FACT_AQI_FORECAST,
@@ -31,7 +31,6 @@ from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 pytestmark = pytest.mark.e2e
 SENSOR_TAG = "dagster/sensor_name"
-RUN_KEY_TAG = "dagster/run_key"
 TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 
@@ -57,18 +56,22 @@ def model_run(hours_after_today: int) -> datetime:
 
 
 def sensor_runs(api: DagsterApi, served: datetime) -> list[RunInfo]:
-    """Runs the ingest sensor launched while `served` was the latest model run, oldest first.
-
-    Picked by the model run in their run key: the sensor's own hourly ticks (on the real clock)
-    may add runs at any moment of the test.
-    """
+    """Runs the ingest sensor launched while `served` was the latest model run, oldest first."""
     runs = [
         r
         for r in api.runs()
-        if r.tags.get(SENSOR_TAG) == SENSOR_NAME
-        and r.tags.get(RUN_KEY_TAG, "").split("|")[1:2] == [served.isoformat()]
+        if r.tags.get(SENSOR_TAG) == SENSOR_NAME and r.tags.get(MODEL_RUN_TAG) == served.isoformat()
     ]
     return sorted(runs, key=lambda r: r.start_time or float("inf"))
+
+
+def first_run_for(what: str, served: datetime, api: DagsterApi, ui: DagsterDev) -> RunInfo:
+    """The sensor's first run for model run `served`, once launched.
+
+    Picked by model run, not by position: the sensor's hourly ticks (on the real clock, at
+    minute 5) may add runs at any moment of the test.
+    """
+    return wait_until(what, lambda: sensor_runs(api, served), ui)[0]
 
 
 def span(run: RunInfo) -> tuple[str, str]:
@@ -107,7 +110,7 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
     dims = api.launch_run(LAKEHOUSE_JOB, [*REFERENCE_ASSETS, DIM_DATE.asset], days)
     assert wait_for_run(ui.url, dims) == "SUCCESS"
 
-    first = wait_until("the first ingest", lambda: sensor_runs(api, model_run(-12)), ui)[0]
+    first = first_run_for("the first ingest", model_run(-12), api, ui)
     assert span(first) == (YESTERDAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, first.run_id) == "SUCCESS"
     done = api.run_materializations(first.run_id)
@@ -121,9 +124,7 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
 
     # 10:30: the 00Z run is out; the sensor refreshes yesterday at once, and it turns final.
     server.clock.set(clock(10, 30))
-    second = wait_until("the refresh for the new run", lambda: sensor_runs(api, model_run(0)), ui)[
-        0
-    ]
+    second = first_run_for("the refresh for the 00Z run", model_run(0), api, ui)
     assert span(second) == (YESTERDAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, second.run_id) == "SUCCESS"
     wait_until(
@@ -134,8 +135,6 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
 
     # 22:30: the 12Z run is out; yesterday is final, so only today is fetched.
     server.clock.set(clock(22, 30))
-    third = wait_until("the refresh for the 12Z run", lambda: sensor_runs(api, model_run(12)), ui)[
-        0
-    ]
+    third = first_run_for("the refresh for the 12Z run", model_run(12), api, ui)
     assert span(third) == (TODAY.isoformat(), TODAY.isoformat())
     assert wait_for_run(ui.url, third.run_id) == "SUCCESS"

@@ -9,7 +9,13 @@ import dagster as dg
 import pytest
 
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.open_days import MODEL_RUN_ENTRY, UNKNOWN_RUN, Cursor, open_days_sensor
+from aqi_assets.open_days import (
+    MODEL_RUN_ENTRY,
+    MODEL_RUN_TAG,
+    UNKNOWN_RUN,
+    Cursor,
+    open_days_sensor,
+)
 from aqi_assets.registry import BRONZE_RAW, FACT_AQI_FORECAST
 from resources.open_meteo import OpenMeteoResource
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
@@ -86,9 +92,12 @@ def test_yesterday_is_refreshed_until_fetched_from_the_next_days_00z_run(instanc
     first = tick(at(9, 30))
     assert days(first) == [(YESTERDAY.isoformat(), TODAY.isoformat())]
     assert set(first[0].asset_selection) == {BRONZE_RAW.key, FACT_AQI_FORECAST.key}
+    assert first[0].tags[MODEL_RUN_TAG] == RUN_12Z.isoformat()
     assert tick(at(9, 40)) == [], "nothing new: same hour, same model run"
     # 10:00: the 00Z run is out, so the answers changed: refresh at once.
-    assert days(tick(at(10, 1))) == [(YESTERDAY.isoformat(), TODAY.isoformat())]
+    new_run = tick(at(10, 1))
+    assert days(new_run) == [(YESTERDAY.isoformat(), TODAY.isoformat())]
+    assert new_run[0].tags[MODEL_RUN_TAG] == RUN_00Z.isoformat()
     fetched(instance, YESTERDAY, RUN_00Z)
     assert days(tick(at(11, 5))) == [(TODAY.isoformat(), TODAY.isoformat())]
 
