@@ -23,7 +23,12 @@ from aqi_assets.transforms.agency import (
 )
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.breakpoints import EPA_PM25
-from aqi_assets.transforms.silver import rank_bronze, split_ranked
+from aqi_assets.transforms.silver import (
+    has_duplicate_hours,
+    split_ranked,
+    supersede_duplicates,
+    validate_bronze,
+)
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -82,7 +87,11 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         bronze = session.table(spark.table(*BRONZE_RAW.table)).where(
             window_condition(BRONZE_RAW.window_column, first, stop)
         )
-        ranked = rank_bronze(bronze, locations).persist()
+        validated = validate_bronze(bronze, locations)
+        # Without duplicates the rows are split as read: each consumer scans bronze again
+        # (column-pruned Parquet), cheaper than ranking and caching every bronze column.
+        duplicates = has_duplicate_hours(validated)
+        ranked = supersede_duplicates(validated).persist() if duplicates else validated
         silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
         # The NowCast and the Open-Meteo recomputation read the hours before the window too:
         # silver's own, already validated and deduplicated.
@@ -122,7 +131,8 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             )
             reasons = rejects_df.groupBy("reason").count().collect()
         finally:
-            ranked.unpersist()
+            if duplicates:
+                ranked.unpersist()
             rejects_df.unpersist()
         rows_silver = silver_result.metadata["rows_written"]
         if rows_silver + rejected != rows_in:

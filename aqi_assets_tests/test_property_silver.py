@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.bronze import API_VARIABLES, bronze_frame, payload_frame
-from aqi_assets.transforms.silver import clean_bronze
+from aqi_assets.transforms.silver import (
+    clean_bronze,
+    has_duplicate_hours,
+    split_ranked,
+    supersede_duplicates,
+    validate_bronze,
+)
 
 KNOWN = ["hanoi", "hcmc"]
 HOURS = [f"2024-03-{d:02d}T{h:02d}:00" for d in (9, 10) for h in range(24)]
@@ -76,3 +82,42 @@ def test_every_row_lands_in_exactly_one_place(spark, batch: list[Item]) -> None:
     unique = silver.groupBy("location_key", "ts_utc").count().where("count > 1").count()
     assert unique == 0
     bronze.unpersist()
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=items())
+def test_ranking_only_when_hours_repeat_changes_nothing(spark, batch: list[Item]) -> None:
+    """Silver skips the ranking window when no valid hour repeats: the split must be the same."""
+    bronze = bronze_frame(
+        payload_frame(spark, batch), datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1"
+    ).cache()
+    at = datetime(2024, 3, 10, 13)
+    always = split_ranked(
+        supersede_duplicates(validate_bronze(bronze, KNOWN)), AqiTable.EPA_2024, at
+    )
+    chosen = clean_bronze(bronze, KNOWN, AqiTable.EPA_2024, at)
+    for ranked, skipped in zip(always, chosen, strict=True):
+        # Spark's multiset difference, where NaN equals NaN (Python's == would not).
+        assert ranked.exceptAll(skipped).isEmpty()
+        assert skipped.exceptAll(ranked).isEmpty()
+    bronze.unpersist()
+
+
+def _answer(pm25: float) -> Item:
+    hourly = {"time": HOURS[:3], **{v: [1.0, 2.0, 3.0] for v in API_VARIABLES}}
+    hourly["pm2_5"] = [pm25] * 3
+    payload = {"latitude": 21.0, "longitude": 105.8, "elevation": 9.0, "hourly": hourly}
+    return Item("hanoi", date(2024, 3, 9), "http://local/v1/air-quality", payload)
+
+
+def test_only_valid_repeated_hours_call_for_ranking(spark) -> None:
+    def repeated(*items: Item) -> bool:
+        bronze = bronze_frame(payload_frame(spark, list(items)), datetime(2024, 3, 10), "b")
+        return has_duplicate_hours(validate_bronze(bronze, KNOWN))
+
+    assert not repeated(_answer(5.0))
+    assert repeated(_answer(5.0), _answer(6.0))
+    # A repeated hour invalid in one copy is rejected for its own reason: nothing to rank.
+    assert not repeated(_answer(5.0), _answer(-1.0))

@@ -77,16 +77,31 @@ def rejection_reason(known_locations: list[str]) -> Column:
     return reason
 
 
-def rank_bronze(bronze: DataFrame, known_locations: list[str]) -> DataFrame:
-    """Bronze rows with `reason`: the first rule a row breaks, `duplicate_superseded`, or null.
+def validate_bronze(bronze: DataFrame, known_locations: list[str]) -> DataFrame:
+    """Bronze rows with `reason`: the first validation rule a row breaks, or null."""
+    return bronze.withColumn("reason", rejection_reason(known_locations))
+
+
+def has_duplicate_hours(validated: DataFrame) -> bool:
+    """Whether two valid rows of `validate_bronze` share a location and hour.
+
+    Counting the keys shuffles two columns; ranking shuffles and sorts every bronze column, the
+    kilobyte-long request URL included. Bronze replaces whole days from one answer, so this is
+    normally false and the ranking is skipped.
+    """
+    valid = validated.where(F.col("reason").isNull())
+    repeated = valid.groupBy("location_key", "ts_utc").count().where(F.col("count") > 1)
+    return not repeated.isEmpty()
+
+
+def supersede_duplicates(validated: DataFrame) -> DataFrame:
+    """`validate_bronze` rows with `duplicate_superseded` on every valid row but the latest.
 
     Valid rows are deduplicated on (location_key, ts_utc) keeping the latest ingest (then the
-    highest batch id and row hash, so ties resolve the same way every time); the losers get
-    `duplicate_superseded`. Only valid rows compete: a later invalid reading is rejected for
-    its own reason and never supersedes an earlier valid one. Persist the result to split it
-    without ranking twice.
+    highest batch id and row hash, so ties resolve the same way every time). Only valid rows
+    compete: a later invalid reading is rejected for its own reason and never supersedes an
+    earlier valid one. Persist the result to split it without ranking twice.
     """
-    validated = bronze.withColumn("reason", rejection_reason(known_locations))
     latest_first = Window.partitionBy("location_key", "ts_utc", F.col("reason").isNull()).orderBy(
         F.col("ingested_at").desc(), F.col("batch_id").desc(), F.col("row_hash").desc()
     )
@@ -101,7 +116,8 @@ def rank_bronze(bronze: DataFrame, known_locations: list[str]) -> DataFrame:
 def split_ranked(
     ranked: DataFrame, aqi_table: AqiTable, rejected_at: Column | datetime
 ) -> tuple[DataFrame, DataFrame]:
-    """Ranked bronze -> (silver, rejects): rows with a reason are rejected as they came."""
+    """Validated (or ranked) bronze -> (silver, rejects): rows with a reason are rejected as
+    they came."""
     bronze_columns = [c for c in ranked.columns if c != "reason"]
     when = rejected_at if isinstance(rejected_at, Column) else F.lit(rejected_at).cast("timestamp")
     rejects = ranked.where(F.col("reason").isNotNull()).select(
@@ -135,4 +151,7 @@ def clean_bronze(
     rejected_at: Column | datetime,
 ) -> tuple[DataFrame, DataFrame]:
     """Split bronze into (silver, rejects); every input row lands in exactly one of them."""
-    return split_ranked(rank_bronze(bronze, known_locations), aqi_table, rejected_at)
+    validated = validate_bronze(bronze, known_locations)
+    if has_duplicate_hours(validated):
+        validated = supersede_duplicates(validated)
+    return split_ranked(validated, aqi_table, rejected_at)
