@@ -15,7 +15,12 @@ import aqi_assets
 from resources.api_limits import RateLimits, default_limits
 from resources.jvm_archive import default_archive_path
 from resources.rate_budget import LEDGER_FILE
-from resources.spark_conf import SparkConfigError, driver_class_path, iceberg_runtime_jar
+from resources.spark_conf import (
+    LOCAL_DRIVER_MEMORY,
+    SparkConfigError,
+    driver_class_path,
+    iceberg_runtime_jar,
+)
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
 DEFAULT_PARTITIONS_START = "2024-01-01"
@@ -109,8 +114,7 @@ def _int(env: dict[str, str], name: str, default: int, low: int) -> int:
 def _sizing(env: dict[str, str], profile: Profile) -> ClusterSizing:
     """AQI_DRIVER_MEMORY and, on a cluster, the YARN executors (docs/deployment.md)."""
     if profile is Profile.LOCAL:
-        # In local mode the driver is the executor too; docs/performance.md explains the default.
-        return ClusterSizing(driver_memory=env.get("AQI_DRIVER_MEMORY", "768m"))
+        return ClusterSizing(driver_memory=env.get("AQI_DRIVER_MEMORY", LOCAL_DRIVER_MEMORY))
     return ClusterSizing(
         driver_memory=env.get("AQI_DRIVER_MEMORY", "4g"),
         shuffle_partitions=_int(env, "AQI_SHUFFLE_PARTITIONS", 64, 1),

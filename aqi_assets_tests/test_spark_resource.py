@@ -19,6 +19,7 @@ from resources.spark_conf import (
     DRIVER_JAVA_OPTIONS,
     EXECUTOR_JAVA_OPTIONS,
     ICEBERG_JAR_NAME,
+    LOCAL_DRIVER_MEMORY,
     SHORT_RUN_CONF,
     SparkConfigError,
     build_spark_conf,
@@ -119,7 +120,7 @@ for root, _, files in os.walk({str(local_dir)!r}):
 
 def test_local_driver_memory_is_configurable(tmp_path) -> None:
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path)})
-    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "768m"
+    assert spark_resource(settings).effective_conf()["spark.driver.memory"] == LOCAL_DRIVER_MEMORY
     settings = load_settings({"AQI_WAREHOUSE": str(tmp_path), "AQI_DRIVER_MEMORY": "6g"})
     assert spark_resource(settings).effective_conf()["spark.driver.memory"] == "6g"
 

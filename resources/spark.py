@@ -19,6 +19,7 @@ from resources.pyspark_compat import import_short_named_classes
 from resources.run_tags import run_days
 from resources.spark_conf import (
     DRIVER_JAVA_OPTIONS,
+    LOCAL_DRIVER_MEMORY,
     CatalogType,
     build_spark_conf,
     mapped_class_archive,
@@ -59,7 +60,7 @@ class SparkIcebergResource(LazyPySparkResource):
         "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.2.",
     )
     shuffle_partitions: int = Field(default=4, description="spark.sql.shuffle.partitions.")
-    driver_memory: str = Field(default="768m", description="spark.driver.memory.")
+    driver_memory: str = Field(default=LOCAL_DRIVER_MEMORY, description="spark.driver.memory.")
     ui_enabled: bool = Field(
         default=True, description="Start the Spark UI (its URL is logged per run)."
     )

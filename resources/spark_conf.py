@@ -19,6 +19,9 @@ ICEBERG_JAR_PACKAGE = "snowpark_connect_deps_iceberg"
 ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+# In local mode the driver is the executor too: a heap where the windows' sorts and the cached
+# frames of a 100-location backfill fit without spilling (docs/performance.md).
+LOCAL_DRIVER_MEMORY = "1536m"
 MIN_JAVA_MAJOR = 17
 # Every run is batch work: the throughput collector suits a small driver better than G1 (no
 # remembered sets), and its young collections use both cores where the serial one stops all.
