@@ -23,12 +23,7 @@ from aqi_assets.transforms.agency import (
 )
 from aqi_assets.transforms.aqi import AqiTable
 from aqi_assets.transforms.breakpoints import EPA_PM25
-from aqi_assets.transforms.silver import (
-    has_duplicate_hours,
-    split_ranked,
-    supersede_duplicates,
-    validate_bronze,
-)
+from aqi_assets.transforms.silver import split_ranked, with_reasons
 from resources.iceberg_writes import window_condition
 from resources.spark import SparkIcebergResource
 
@@ -87,11 +82,11 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         bronze = session.table(spark.table(*BRONZE_RAW.table)).where(
             window_condition(BRONZE_RAW.window_column, first, stop)
         )
-        validated = validate_bronze(bronze, locations)
         # Without duplicates the rows are split as read: each consumer scans bronze again
         # (column-pruned Parquet), cheaper than ranking and caching every bronze column.
-        duplicates = has_duplicate_hours(validated)
-        ranked = supersede_duplicates(validated).persist() if duplicates else validated
+        ranked, duplicates = with_reasons(bronze, locations)
+        if duplicates:
+            ranked = ranked.persist()
         silver_df, rejects_df = split_ranked(ranked, aqi_table, rejected_at=utc_now())
         # The NowCast and the Open-Meteo recomputation read the hours before the window too:
         # silver's own, already validated and deduplicated.

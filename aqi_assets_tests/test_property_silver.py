@@ -63,14 +63,19 @@ def items(draw) -> list[Item]:
     return found
 
 
+def _cached_bronze(spark, batch: list[Item]):
+    """The batch as one ingest's bronze rows, cached for the several reads of a test."""
+    return bronze_frame(
+        payload_frame(spark, batch), datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1"
+    ).cache()
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=items())
 def test_every_row_lands_in_exactly_one_place(spark, batch: list[Item]) -> None:
-    bronze = bronze_frame(
-        payload_frame(spark, batch), datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1"
-    ).cache()
+    bronze = _cached_bronze(spark, batch)
     silver, rejects = clean_bronze(bronze, KNOWN, AqiTable.EPA_2024, datetime(2024, 3, 10, 13))
     key = ["location_key", "row_hash", "ts_utc"]
     rows_in = Counter(tuple(r) for r in bronze.select(*key).collect())
@@ -90,9 +95,7 @@ def test_every_row_lands_in_exactly_one_place(spark, batch: list[Item]) -> None:
 @given(batch=items())
 def test_ranking_only_when_hours_repeat_changes_nothing(spark, batch: list[Item]) -> None:
     """Silver skips the ranking window when no valid hour repeats: the split must be the same."""
-    bronze = bronze_frame(
-        payload_frame(spark, batch), datetime(2024, 3, 10, 12, tzinfo=UTC), "batch-1"
-    ).cache()
+    bronze = _cached_bronze(spark, batch)
     at = datetime(2024, 3, 10, 13)
     always = split_ranked(
         supersede_duplicates(validate_bronze(bronze, KNOWN)), AqiTable.EPA_2024, at

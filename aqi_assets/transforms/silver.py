@@ -113,6 +113,15 @@ def supersede_duplicates(validated: DataFrame) -> DataFrame:
     )
 
 
+def with_reasons(bronze: DataFrame, known_locations: list[str]) -> tuple[DataFrame, bool]:
+    """(Bronze rows with `reason`, whether they were ranked): duplicates are superseded only
+    when a valid hour repeats. Persist a ranked frame to split it without ranking twice."""
+    validated = validate_bronze(bronze, known_locations)
+    if has_duplicate_hours(validated):
+        return supersede_duplicates(validated), True
+    return validated, False
+
+
 def split_ranked(
     ranked: DataFrame, aqi_table: AqiTable, rejected_at: Column | datetime
 ) -> tuple[DataFrame, DataFrame]:
@@ -151,7 +160,5 @@ def clean_bronze(
     rejected_at: Column | datetime,
 ) -> tuple[DataFrame, DataFrame]:
     """Split bronze into (silver, rejects); every input row lands in exactly one of them."""
-    validated = validate_bronze(bronze, known_locations)
-    if has_duplicate_hours(validated):
-        validated = supersede_duplicates(validated)
-    return split_ranked(validated, aqi_table, rejected_at)
+    ranked, _ = with_reasons(bronze, known_locations)
+    return split_ranked(ranked, aqi_table, rejected_at)
