@@ -19,8 +19,10 @@ from aqi_assets.reference import load_locations
 from aqi_assets.registry import BRONZE_RAW
 from aqi_assets.settings import SettingsError, load_settings
 from aqi_assets_tests.materialize import materialize_range
-from resources.api_limits import REASONS
+from resources.api_call import ApiCall, CallPolicy, Need
+from resources.api_limits import REASONS, RateLimits
 from resources.open_meteo import OpenMeteoBudgetError, OpenMeteoResource
+from resources.rate_budget import BudgetLedger
 from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 ONE_DAY = {
@@ -211,7 +213,9 @@ def _fetch_in_process(base_url: str, ledger: str, scale: float, out) -> None:
 def test_two_processes_sharing_the_ledger_stay_under_the_limit_together(
     limited, tmp_path: Path
 ) -> None:
-    scale = 1 / 30  # a 'minute' of 2 s
+    # A 'minute' of 4 s: the client's landing margin (1 s a minute) is then 67 ms, more than a
+    # request takes to reach the server on a loaded machine.
+    scale = 1 / 15
     limited.limiter.configure("10/min", time_scale=scale)
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
@@ -226,8 +230,40 @@ def test_two_processes_sharing_the_ledger_stay_under_the_limit_together(
     stats = limited.limiter.stats()
     assert stats["peak"]["minute"] <= 10
     assert sum(stats["refused"].values()) <= 1
-    per_window = Counter(int(t // 2) for t, _ in limited.limiter.served)
+    per_window = Counter(int(t // 4) for t, _ in limited.limiter.served)
     assert max(per_window.values()) <= 2
+
+
+def test_no_request_leaves_in_the_last_moment_of_a_window(limited) -> None:
+    """The server counts a request when it arrives: one sent just before a window turns could be
+    counted in the next window, which the ledger did not charge. The client waits for the turn."""
+    minute_start = 1_767_225_600.0  # a minute boundary
+    clock = {"now": minute_start + 59.5}  # half a second before the next one
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock["now"] += seconds
+
+    ledger = BudgetLedger(None, "host", RateLimits.parse("600/min"))
+    call = ApiCall(
+        requests.Session(),
+        f"{limited.base_url}/v1/air-quality",
+        ONE_DAY,
+        "one day",
+        ledger,
+        CallPolicy(clock=lambda: clock["now"], sleep=sleep),
+        Need(weight=1.1, reserve=0.0, fetch_weight=1.1, fetch_requests=1),
+    )
+    call.run()
+    assert slept == [pytest.approx(0.5)]
+    assert ledger.usage(minute_start + 30) == {"minute": 0.0}
+    assert ledger.usage(minute_start + 60) == {"minute": 1.1}
+    # A request with more than the margin left goes at once.
+    clock["now"] = minute_start + 120 + 58.0
+    call.run()
+    assert slept == [pytest.approx(0.5)]
+    assert ledger.usage(minute_start + 120) == {"minute": 1.1}
 
 
 def test_budget_settings_are_read_and_checked(tmp_path: Path) -> None:

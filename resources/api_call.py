@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 
 import requests
 
-from resources.api_limits import RateLimits, Window, cap, window_of_reason
+from resources.api_limits import (
+    LANDING_MARGIN_SECONDS,
+    RateLimits,
+    Window,
+    cap,
+    turning_window,
+    window_of_reason,
+)
 from resources.open_meteo_answers import OpenMeteoError
 from resources.rate_budget import BudgetLedger
 
@@ -143,8 +150,13 @@ class ApiCall:
 
     def _admit(self) -> float:
         """Wait until the ledger admits the request's weight; returns when it was counted."""
+        margin = LANDING_MARGIN_SECONDS * self.policy.time_scale
         while True:
             now = self.policy.clock()
+            turning = turning_window(self.limits, now, margin)
+            if turning is not None:
+                self._wait(turning.next_start(now), turning.name)
+                continue
             admission = self.ledger.try_spend(self.need.weight, now, self.need.reserve)
             if admission.spent:
                 return now

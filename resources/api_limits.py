@@ -128,6 +128,20 @@ def window_of_reason(reason: str) -> str | None:
     return next((name for name, text in REASONS.items() if text == reason.strip()), None)
 
 
+# The server counts a request when it arrives, so one counted by the ledger in a window's last
+# moments can land in the next window, which the ledger never charged for it.
+LANDING_MARGIN_SECONDS = 1.0
+
+
+def turning_window(limits: RateLimits, now: float, margin: float) -> Window | None:
+    """The first window that turns within `margin` seconds after `now`, or None.
+
+    A request sent then could be counted in the next window by the server but in this one by
+    the ledger; the client waits for the turn instead (at most `margin`).
+    """
+    return next((w for w in limits.windows if w.next_start(now) - now < margin), None)
+
+
 def cap(window: Window, reserve: float) -> float:
     """What a caller may fill of `window`: a bulk fetch leaves `reserve` (a share) of the hour
     and the day for the hourly refresh; the minute is never reserved (waiting one is cheap)."""
