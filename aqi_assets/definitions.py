@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import dagster as dg
 
-from aqi_assets.automation import refresh_sensor, with_automation
-from aqi_assets.bronze import build_bronze_raw
-from aqi_assets.dagster_compat import threaded_in_process_executor
-from aqi_assets.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
-from aqi_assets.facts import build_facts
-from aqi_assets.forecast import fact_aqi_forecast
-from aqi_assets.freshness import build_freshness_checks, with_freshness_policies
-from aqi_assets.hourly_facts import build_hourly_facts
-from aqi_assets.jobs import lakehouse_job
-from aqi_assets.local_days import build_local_days
-from aqi_assets.maintenance import iceberg_maintenance, maintenance_schedule
-from aqi_assets.open_days import open_days_sensor
-from aqi_assets.partitions import daily_partitions
-from aqi_assets.profiles import resources_for
-from aqi_assets.reference import load_locations, load_pollutants
+from aqi_assets.compat.threaded_executor_compat import threaded_in_process_executor
+from aqi_assets.config.profiles import resources_for
+from aqi_assets.config.reference import load_locations, load_pollutants
+from aqi_assets.config.settings import Settings, check_warehouse_writable, load_settings
+from aqi_assets.gold.city_daily_local import build_local_days
+from aqi_assets.gold.city_facts import build_facts
+from aqi_assets.gold.dimensions import build_dim_date, dim_location, dim_pollutant, dim_time
+from aqi_assets.gold.hourly_facts import build_hourly_facts
+from aqi_assets.ingest.aqi_forecast import fact_aqi_forecast
+from aqi_assets.ingest.bronze_raw import build_bronze_raw
+from aqi_assets.ingest.open_days_sensor import open_days_sensor
+from aqi_assets.orchestration.automation import refresh_sensor, with_automation
+from aqi_assets.orchestration.freshness import build_freshness_checks, with_freshness_policies
+from aqi_assets.orchestration.jobs import lakehouse_job
+from aqi_assets.orchestration.maintenance import iceberg_maintenance, maintenance_schedule
+from aqi_assets.orchestration.partitions import daily_partitions
 from aqi_assets.report.asset import air_quality_report
-from aqi_assets.settings import Settings, check_warehouse_writable, load_settings
-from aqi_assets.silver import build_silver
-from resources.spark_conf import require_java
+from aqi_assets.silver.silver_hourly import build_silver
+from resources.spark.spark_conf import require_java
 
 
 def validate_environment(settings: Settings) -> None:

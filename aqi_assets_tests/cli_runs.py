@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aqi_assets.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
+from aqi_assets.catalog.registry import PARTITIONED_ASSETS, REFERENCE_ASSETS
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ",".join(REFERENCE_ASSETS)

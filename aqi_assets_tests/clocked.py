@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from aqi_assets.catalog.registry import TableSpec
+from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.registry import TableSpec
-from resources.open_meteo import OpenMeteoResource
+from resources.open_meteo.client import OpenMeteoResource
 
 BEFORE_RUN = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # the 12Z run of the 9th is the latest
 AFTER_RUN = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # the 00Z run of the 10th is out

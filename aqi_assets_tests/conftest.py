@@ -12,18 +12,26 @@ import dagster as dg
 import pytest
 from pyspark.sql import SparkSession
 
-from aqi_assets.automation import with_automation
+from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.definitions import build_assets
 from aqi_assets.dev.dagster_dev import DagsterDev
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.partitions import daily_partitions
-from aqi_assets.pipeline_config import PipelineConfig
-from resources.lakehouse import LakehouseReader
-from resources.open_meteo import OpenMeteoResource
-from resources.spark import SparkIcebergResource
+from aqi_assets.orchestration.automation import with_automation
+from aqi_assets.orchestration.partitions import daily_partitions
+from resources.iceberg.lakehouse_reader import LakehouseReader
+from resources.open_meteo.client import OpenMeteoResource
+from resources.spark.spark_resource import SparkIcebergResource
 
 pytest_plugins = ["aqi_assets_tests.postgres_server", "aqi_assets_tests.yarn_cluster"]
 _catalog_ids = itertools.count()
+UNIT_TESTS = Path(__file__).with_name("unit")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier."""
+    for item in items:
+        if UNIT_TESTS in Path(item.path).parents:
+            item.add_marker(pytest.mark.unit)
 
 
 def make_spark_resource(

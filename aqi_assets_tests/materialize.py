@@ -7,8 +7,8 @@ from datetime import date
 
 import dagster as dg
 
-from aqi_assets.registry import BRONZE_RAW, PARTITIONED_ASSETS, REFERENCE_ASSETS
-from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
+from aqi_assets.catalog.registry import BRONZE_RAW, PARTITIONED_ASSETS, REFERENCE_ASSETS
+from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 
 def materialize_range(

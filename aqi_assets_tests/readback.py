@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aqi_assets.registry import TableSpec
-from resources.lakehouse import LakehouseReader
+from aqi_assets.catalog.registry import TableSpec
+from resources.iceberg.lakehouse_reader import LakehouseReader
 
 # What depends on when a run fetched: the model run then served and the fetch instant.
 RUN_BOOKKEEPING = ("ingested_at", "batch_id", "rejected_at", "model_run_at", "fetched_at")

@@ -39,22 +39,22 @@ from unittest import mock
 import dagster as dg
 import yaml
 
-from aqi_assets.cli_backfill import (
+from aqi_assets.catalog.registry import FACT_AQI_FORECAST, PARTITIONED_ASSETS
+from aqi_assets.cli.backfill import (
     FAILURE,
     SUCCESS,
     backfill_progress,
     launch_backfill,
     launch_range_run,
 )
-from aqi_assets.cli_progress import follow, watch
-from aqi_assets.cli_queries import DagsterApi, RunInfo
+from aqi_assets.cli.graphql_queries import DagsterApi, RunInfo
+from aqi_assets.cli.progress import follow, watch
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.dev.local_postgres import LocalPostgres
-from aqi_assets.jobs import LAKEHOUSE_JOB
-from aqi_assets.registry import FACT_AQI_FORECAST, PARTITIONED_ASSETS
+from aqi_assets.orchestration.jobs import LAKEHOUSE_JOB
 from bench.duckdb_reference import run_reference
-from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
+from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from aqi_assets.reference import load_locations
-from aqi_assets.transforms.aqi import BREAKPOINTS, AqiTable
-from resources.open_meteo import OpenMeteoResource
+from aqi_assets.config.reference import load_locations
+from aqi_assets.transforms.aqi.epa_pm25 import BREAKPOINTS, AqiTable
+from resources.open_meteo.client import OpenMeteoResource
 
 
 def _aqi_sql(column: str) -> str:

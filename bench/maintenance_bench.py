@@ -22,19 +22,24 @@ from pathlib import Path
 
 import dagster as dg
 
-from aqi_assets.automation import with_automation
+from aqi_assets.catalog.registry import (
+    FACT_HOURLY,
+    PARTITIONED_ASSETS,
+    REFERENCE_ASSETS,
+    SILVER_HOURLY,
+)
+from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.definitions import build_assets
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.hourly_facts import FACT_HOURLY_COLUMNS
-from aqi_assets.maintenance import MaintenanceConfig, maintain, table_stats
-from aqi_assets.partitions import daily_partitions
-from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.registry import FACT_HOURLY, PARTITIONED_ASSETS, REFERENCE_ASSETS, SILVER_HOURLY
-from resources.iceberg_writes import replace_window, window_condition
-from resources.lakehouse import LakehouseReader
-from resources.open_meteo import OpenMeteoResource
-from resources.run_tags import RANGE_END_TAG, RANGE_START_TAG
-from resources.spark import SparkIcebergResource
+from aqi_assets.gold.hourly_facts import FACT_HOURLY_COLUMNS
+from aqi_assets.orchestration.automation import with_automation
+from aqi_assets.orchestration.maintenance import MaintenanceConfig, maintain, table_stats
+from aqi_assets.orchestration.partitions import daily_partitions
+from resources.iceberg.lakehouse_reader import LakehouseReader
+from resources.iceberg.window_writes import replace_window, window_condition
+from resources.open_meteo.client import OpenMeteoResource
+from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
+from resources.spark.spark_resource import SparkIcebergResource
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIRST = date(2024, 1, 1)

@@ -27,12 +27,12 @@ import dagster as dg
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 
-from aqi_assets import registry
+from aqi_assets.catalog import registry
+from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.dev.local_open_meteo import pm25_series
-from aqi_assets.pipeline_config import PipelineConfig
 from aqi_assets.report.asset import AIR_QUALITY_REPORT, ReportConfig, air_quality_report
-from aqi_assets.transforms.aqi import AQI_CATEGORIES, aqi_from_pm25
-from resources.lakehouse import LakehouseReader
+from aqi_assets.transforms.aqi.epa_pm25 import AQI_CATEGORIES, aqi_from_pm25
+from resources.iceberg.lakehouse_reader import LakehouseReader
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIRST, LAST = date(2024, 1, 1), date(2025, 10, 31)  # 22 months
@@ -50,13 +50,13 @@ def aqi(pm25: float) -> int | None:
 
 def real_warehouse(scratch: Path) -> Path:
     """A one-day pipeline run on the local Open-Meteo server (only its schemas are used)."""
-    from aqi_assets.automation import with_automation
     from aqi_assets.definitions import build_assets
     from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-    from aqi_assets.partitions import daily_partitions
+    from aqi_assets.orchestration.automation import with_automation
+    from aqi_assets.orchestration.partitions import daily_partitions
     from aqi_assets_tests.conftest import make_spark_resource
     from aqi_assets_tests.materialize import materialize_range, materialize_reference
-    from resources.open_meteo import OpenMeteoResource
+    from resources.open_meteo.client import OpenMeteoResource
 
     warehouse = scratch / "schema-source"
     warehouse.mkdir()

@@ -25,6 +25,6 @@ if [ ! -f "$STAMP" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 export AQI_HOME="${AQI_HOME:-$ROOT}"
-# The Spark driver's class archive (resources/jvm_archive.py): built once per JDK and Spark, about
+# The Spark driver's class archive (resources/spark/jvm_archive.py): built once per JDK and Spark, about
 # a minute; every run's JVM then starts faster. Runs work without it, so a failure only warns.
-python -m aqi_assets.dev.jvm_archive || echo "warning: no Spark driver class archive (runs start slower); retry with '.venv/bin/python -m aqi_assets.dev.jvm_archive'" >&2
+python -m aqi_assets.dev.build_jvm_archive || echo "warning: no Spark driver class archive (runs start slower); retry with '.venv/bin/python -m aqi_assets.dev.build_jvm_archive'" >&2

@@ -20,9 +20,9 @@ from pathlib import Path
 import dagster as dg
 import requests
 
-from aqi_assets.cli_queries import DagsterApi
-from aqi_assets.jobs import LAKEHOUSE_JOB
-from resources.run_tags import PARTITION_TAG
+from aqi_assets.cli.graphql_queries import DagsterApi
+from aqi_assets.orchestration.jobs import LAKEHOUSE_JOB
+from resources.spark.run_tags import PARTITION_TAG
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

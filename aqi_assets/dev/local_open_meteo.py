@@ -7,7 +7,7 @@ connection reset, malformed JSON, wrong list length, empty hourly) can be queued
 over HTTP (`POST /_control/faults`), and every call is counted (`GET /_control/stats`).
 The server keeps a model clock (`server.clock.set(...)`, `--now`): hours after its now are
 forecast values, `meta.json` announces the model runs and newer runs revise recent hours
-(aqi_assets/dev/model_runs.py).
+(aqi_assets/dev/local_model_clock.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from aqi_assets.dev.answer_faults import ANSWER_FAULTS
+from aqi_assets.dev.local_model_clock import META_PATH, ModelClock, horizon_hour, meta_json, revise
 from aqi_assets.dev.local_rate_limit import LocalRateLimiter, hang
 from aqi_assets.dev.local_replies import ApiError, Reply, air_quality_reply, error_reply, json_reply
-from aqi_assets.dev.model_runs import META_PATH, ModelClock, horizon_hour, meta_json, revise
-from aqi_assets.transforms.aqi_reference import open_meteo_us_aqi_pm25
+from aqi_assets.transforms.aqi.aqi_reference import open_meteo_us_aqi_pm25
 
 HISTORY_START = date(2022, 8, 1)
 FORECAST_DAYS = 5

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from resources.api_limits import RateLimits
+from resources.open_meteo.api_limits import RateLimits
 
 REASONS = {
     "minute": "Minutely API request limit exceeded. Please try again in one minute.",

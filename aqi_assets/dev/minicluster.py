@@ -24,7 +24,7 @@ import pyspark
 import requests
 
 from aqi_assets.dev.minicluster_build import JVM_OPTIONS, MiniClusterError, build, java_home
-from resources.spark_conf import shipped_iceberg_jar
+from resources.spark.spark_conf import shipped_iceberg_jar
 
 
 def _properties(path: Path) -> dict[str, str]:

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aqi_assets.catalog.registry import PARTITIONED_ASSETS
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.dev.minicluster import MiniCluster
-from aqi_assets.registry import PARTITIONED_ASSETS
 
 BACKFILLS = (("1 month as one run", "2024-01-01", "2024-01-31"),)
 BACKFILLS += (("3 months as one run", "2024-01-01", "2024-03-31"),)

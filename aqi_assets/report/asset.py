@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from aqi_assets import registry
-from aqi_assets.pipeline_config import PipelineConfig
-from aqi_assets.report.data import load_report
+from aqi_assets.catalog import registry
+from aqi_assets.config.pipeline_config import PipelineConfig
+from aqi_assets.config.settings import project_home
 from aqi_assets.report.page import render, write_atomically
+from aqi_assets.report.page_data import load_report
 from aqi_assets.report.summary import markdown
-from aqi_assets.settings import project_home
-from resources.lakehouse import LakehouseReader, TableNotFoundError
+from resources.iceberg.lakehouse_reader import LakehouseReader, TableNotFoundError
 
 AIR_QUALITY_REPORT = "air_quality_report"
 REPORT_KEY = dg.AssetKey(AIR_QUALITY_REPORT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aqi_assets.transforms.aqi import AQI_CATEGORIES
+from aqi_assets.transforms.aqi.epa_pm25 import AQI_CATEGORIES
 
 # The colours of the EPA's Technical Assistance Document (2024), by category name.
 EPA_COLOURS = {

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from aqi_assets.report.categories import CATEGORIES, NO_DATA_COLOUR, category_of, colour_of
-from aqi_assets.report.data import EPISODE_DAYS, HOURS_SHOWN, City
+from aqi_assets.report.page_data import EPISODE_DAYS, HOURS_SHOWN, City
 
 AXIS = "#777777"
 LINE = "#1f2937"

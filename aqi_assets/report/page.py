@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aqi_assets.report import charts
 from aqi_assets.report.categories import CATEGORIES, category_of
-from aqi_assets.report.data import City, ReportData
+from aqi_assets.report.page_data import City, ReportData
 
 STYLE = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2937;background:#f5f6f8}

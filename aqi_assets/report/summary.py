@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aqi_assets.report.categories import category_of
-from aqi_assets.report.data import City, ReportData
+from aqi_assets.report.page_data import City, ReportData
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_DAYS = 7

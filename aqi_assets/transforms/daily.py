@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets.transforms.aqi import AQI_CATEGORIES, AqiTable, aqi_column
+from aqi_assets.transforms.aqi.epa_pm25 import AQI_CATEGORIES, AqiTable, aqi_column
 from aqi_assets.transforms.fetch_flags import past_hours
 
 AVG_DECIMALS = 3

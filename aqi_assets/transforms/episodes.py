@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from aqi_assets.transforms.aqi import aqi_category_column
+from aqi_assets.transforms.aqi.epa_pm25 import aqi_category_column
 
 EPISODE_COLUMNS = (
     "episode_id",

@@ -8,8 +8,8 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from resources.model_run import META_PATH, ModelRun, read_model_run
-from resources.open_meteo import OpenMeteoResource
+from resources.open_meteo.client import OpenMeteoResource
+from resources.open_meteo.model_run import META_PATH, ModelRun, read_model_run
 
 # Added after the columns of the answer; silver carries them on, tables made earlier gain them.
 FLAG_COLUMNS = ("is_forecast", "model_run_at")

@@ -11,8 +11,7 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets.transforms.aqi import AqiTable
-from aqi_assets.transforms.breakpoints import (
+from aqi_assets.transforms.aqi.breakpoints import (
     VN_CO,
     VN_NO2,
     VN_PM10,
@@ -20,13 +19,14 @@ from aqi_assets.transforms.breakpoints import (
     VN_SO2,
     WHO_24H_GUIDELINE,
 )
+from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
+from aqi_assets.transforms.aqi.exact import COMPUTED_NUDGE
+from aqi_assets.transforms.aqi.nowcast import over_hours
+from aqi_assets.transforms.aqi.rolling import trailing_mean
+from aqi_assets.transforms.aqi.sub_index import vn_o3_daily_sub_index, vn_sub_index
 from aqi_assets.transforms.daily import MIN_HOURS_FOR_DAILY_AQI, city_daily
-from aqi_assets.transforms.exact import COMPUTED_NUDGE
 from aqi_assets.transforms.fetch_flags import past_hours
-from aqi_assets.transforms.nowcast import over_hours
-from aqi_assets.transforms.rolling import trailing_mean
-from aqi_assets.transforms.silver import date_key
-from aqi_assets.transforms.sub_index import vn_o3_daily_sub_index, vn_sub_index
+from aqi_assets.transforms.silver_rows import date_key
 
 # A local day lies within the UTC day before and after it for every zone (UTC-12 to UTC+14),
 # and its 8-hour means reach 7 hours further back: read one whole UTC day on each side.

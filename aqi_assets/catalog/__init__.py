@@ -1,0 +1,1 @@
+"""What the lakehouse holds: every table (registry) and every pollutant (catalogue), each once."""

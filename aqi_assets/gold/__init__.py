@@ -1,0 +1,1 @@
+"""Gold: dimensions and facts built from silver (hourly, daily, local days, episodes)."""

@@ -1,0 +1,1 @@
+"""Orchestration: partitions, automation conditions, freshness, maintenance and jobs."""

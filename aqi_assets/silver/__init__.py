@@ -1,0 +1,1 @@
+"""Silver: typed, validated, deduplicated hours and the rows rejected with a reason."""

@@ -1,0 +1,1 @@
+"""Air-quality indices as Spark columns and windows, with their exact Python reference."""

@@ -1,0 +1,1 @@
+"""Whole processes: `dagster dev`, killed runs, Spark clusters, YARN, PostgreSQL, a browser."""

@@ -1,0 +1,136 @@
+"""How the project's Iceberg tables are laid out, rewritten and read back."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from resources.iceberg.window_writes import replace_window, whole_months
+from resources.spark import pyspark_compat
+from resources.spark.spark_resource import SparkIcebergResource
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+DAYS = 60
+
+
+def _hours(session: SparkSession, first: datetime, hours: int, value: float) -> DataFrame:
+    rows = [(first + timedelta(hours=h), value) for h in range(hours)]
+    return session.createDataFrame(rows, "ts timestamp, pm2_5 double")
+
+
+def _values_by_day(session: SparkSession, table: str) -> dict[date, set[float]]:
+    rows = session.sql(f"SELECT date(ts) AS day, pm2_5 FROM {table}").collect()
+    out: dict[date, set[float]] = {}
+    for row in rows:
+        out.setdefault(row["day"], set()).add(row["pm2_5"])
+    return out
+
+
+def test_a_long_window_is_one_file_per_month_read_in_few_tasks(
+    spark_resource: SparkIcebergResource,
+) -> None:
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "hourly")
+    end = START + timedelta(days=DAYS)
+    replace_window(_hours(session, START, 24 * DAYS, 1.0), table, "ts", START, end)
+
+    files = session.sql(f"SELECT count(*) AS n FROM {table}.files").first()["n"]
+    assert files == 2  # January and February 2024, not 60 daily files
+    assert session.table(table).rdd.getNumPartitions() <= 2
+    assert session.table(table).count() == 24 * DAYS
+
+
+@pytest.mark.parametrize("legacy_partitioning", [None, "days(ts)", ""])
+def test_one_day_inside_a_month_replaces_that_day_and_keeps_the_others(
+    spark_resource: SparkIcebergResource, legacy_partitioning: str | None
+) -> None:
+    """Also on tables created by earlier versions: partitioned by day, or not partitioned."""
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "hourly")
+    if legacy_partitioning is not None:
+        session.sql(f"CREATE NAMESPACE IF NOT EXISTS {spark_resource.catalog_name}.silver")
+        spec = f"PARTITIONED BY ({legacy_partitioning})" if legacy_partitioning else ""
+        session.sql(f"CREATE TABLE {table} (ts timestamp, pm2_5 double) USING iceberg {spec}")
+    end = START + timedelta(days=DAYS)
+    replace_window(_hours(session, START, 24 * DAYS, 1.0), table, "ts", START, end)
+    day = START + timedelta(days=40)  # 2024-02-10
+
+    write = replace_window(_hours(session, day, 20, 2.0), table, "ts", day, day + timedelta(days=1))
+
+    assert (write.added_records, write.deleted_records) == (20, 24)
+    assert write.total_records == 24 * DAYS - 4
+    by_day = _values_by_day(session, table)
+    assert by_day.pop(day.date()) == {2.0}
+    assert len(by_day) == DAYS - 1
+    assert all(values == {1.0} for values in by_day.values())
+    assert session.table(table).count() == 24 * DAYS - 4
+
+
+def test_rewriting_a_window_twice_gives_the_same_rows(
+    spark_resource: SparkIcebergResource,
+) -> None:
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "hourly")
+    replace_window(
+        _hours(session, START, 24 * DAYS, 1.0), table, "ts", START, START + timedelta(60)
+    )
+    first, end = START + timedelta(days=30), START + timedelta(days=33)  # Jan 31 .. Feb 2
+    for _ in range(2):
+        replace_window(_hours(session, first, 72, 3.0), table, "ts", first, end)
+    assert session.table(table).count() == 24 * DAYS
+    by_day = _values_by_day(session, table)
+    assert {d for d, v in by_day.items() if v == {3.0}} == {
+        date(2024, 1, 31),
+        date(2024, 2, 1),
+        date(2024, 2, 2),
+    }
+
+
+def test_whole_months_around_a_window() -> None:
+    assert whole_months(date(2024, 1, 1), date(2025, 10, 17)) == (
+        date(2024, 1, 1),
+        date(2025, 11, 1),
+    )
+    assert whole_months(date(2024, 12, 5), date(2024, 12, 6)) == (
+        date(2024, 12, 1),
+        date(2025, 1, 1),
+    )
+    hour = datetime(2024, 2, 10, 13, tzinfo=UTC)
+    assert whole_months(hour, hour + timedelta(hours=1)) == (
+        datetime(2024, 2, 1, tzinfo=UTC),
+        datetime(2024, 3, 1, tzinfo=UTC),
+    )
+    assert whole_months(START, datetime(2024, 3, 1, tzinfo=UTC)) == (
+        START,
+        datetime(2024, 3, 1, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize("spark_sql_fallback", [False, True])
+def test_commit_summary_is_the_same_through_the_gateway_and_through_spark_sql(
+    spark_resource: SparkIcebergResource, monkeypatch: pytest.MonkeyPatch, spark_sql_fallback: bool
+) -> None:
+    """On another PySpark version the compat module reads metadata tables instead of the JVM."""
+    if spark_sql_fallback:
+        monkeypatch.setattr(pyspark_compat, "GATEWAY_USABLE", False)
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "compat")
+    end = START + timedelta(days=3)
+    first = replace_window(_hours(session, START, 72, 1.0), table, "ts", START, end)
+    again = replace_window(
+        _hours(session, START + timedelta(days=1), 24, 2.0),
+        table,
+        "ts",
+        START + timedelta(days=1),
+        START + timedelta(days=2),
+    )
+    assert (first.added_records, first.deleted_records, first.total_records) == (72, 0, 72)
+    assert (again.added_records, again.deleted_records, again.total_records) == (24, 24, 72)
+    assert again.snapshot_id != first.snapshot_id
+    assert not pyspark_compat.is_unpartitioned(session, table)
+    snapshots = {
+        r["snapshot_id"] for r in session.sql(f"SELECT * FROM {table}.snapshots").collect()
+    }
+    assert {first.snapshot_id, again.snapshot_id} <= snapshots

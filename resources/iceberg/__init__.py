@@ -1,0 +1,1 @@
+"""Iceberg: window writes, schema evolution, and the Spark-free lakehouse reader."""

@@ -1,0 +1,1 @@
+"""The Spark resource: session, configuration, the driver's class archive and PySpark internals."""
