@@ -109,3 +109,18 @@ def test_every_module_starts_with_a_docstring_that_says_what_it_holds() -> None:
         if path.stat().st_size and not (doc and doc.strip()):
             missing.append(relative(path))
     assert missing == [], "say in a first-line docstring what each holds:\n" + "\n".join(missing)
+
+
+def test_readme_architecture_lists_every_package_and_only_real_paths() -> None:
+    """The README's architecture block is the tree: each package once, no path that is gone."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Architecture", 1)[1].split("```", 2)[1]
+    listed = {line.split()[0].rstrip("/") for line in block.splitlines() if line.strip()}
+    packages = {
+        relative(init.parent)
+        for init in python_files(*PRODUCT_PACKAGES)
+        if init.name == "__init__.py" and relative(init.parent).count("/") == 1
+    }
+    assert packages - listed == set(), "add these packages to the README's architecture section"
+    gone = [path for path in listed if "/" in path and not (ROOT / path).exists()]
+    assert gone == [], f"the README's architecture section names paths that do not exist: {gone}"
