@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from aqi_assets.catalog.registry import TABLES
 from aqi_assets.compat.threaded_executor_compat import threaded_in_process_executor
 from aqi_assets.config.profiles import resources_for
 from aqi_assets.config.reference import load_locations, load_pollutants
@@ -20,13 +21,16 @@ from aqi_assets.orchestration.freshness import build_freshness_checks, with_fres
 from aqi_assets.orchestration.jobs import lakehouse_job
 from aqi_assets.orchestration.maintenance import iceberg_maintenance, maintenance_schedule
 from aqi_assets.orchestration.partitions import daily_partitions
+from aqi_assets.quality.declared_checks import validate_declarations
 from aqi_assets.report.asset import air_quality_report
 from aqi_assets.silver.silver_hourly import build_silver
 from resources.spark.spark_conf import require_java
 
 
 def validate_environment(settings: Settings) -> None:
-    """Fail before any work with one clear line: reference files, warehouse, Java."""
+    """Fail before any work with one clear line: check declarations, reference files,
+    warehouse, Java."""
+    validate_declarations(TABLES)
     load_locations(settings.locations_path)
     load_pollutants(settings.pollutants_path)
     check_warehouse_writable(settings.warehouse)

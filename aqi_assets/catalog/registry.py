@@ -19,11 +19,13 @@ from aqi_assets.orchestration.partitions import BACKFILL_POLICY
 
 
 def _unique(keys: tuple[str, ...]) -> CheckDecl:
-    return CheckDecl(Check.UNIQUE, f"({', '.join(keys)}) is unique in the partitions written")
+    return CheckDecl(
+        Check.UNIQUE, f"({', '.join(keys)}) is unique in the partitions written", columns=keys
+    )
 
 
 def _not_null(*columns: str) -> CheckDecl:
-    return CheckDecl(Check.NO_NULL_KEYS, f"{', '.join(columns)} are never null")
+    return CheckDecl(Check.NO_NULL_KEYS, f"{', '.join(columns)} are never null", columns=columns)
 
 
 _LOCATION_FK = CheckDecl(Check.LOCATION_FK, "every location_key exists in dim_location")

@@ -45,13 +45,23 @@ class Check(StrEnum):
     OPEN_METEO_AGREEMENT = "open_meteo_pm25_agreement"
 
 
+class CheckDeclarationError(ValueError):
+    """An asset and the registry disagree about the checks of a table."""
+
+
 @dataclass(frozen=True)
 class CheckDecl:
-    """A declared check: name, meaning and whether a failure blocks the commit."""
+    """A declared check: name, meaning, whether a failure blocks the commit and the columns it
+    reads where the check needs telling (the unique key, the columns never null).
+
+    The declaration is what runs: `aqi_assets.quality.declared_checks` builds each table's
+    checks from its declarations, so an asset cannot run a check its table does not declare.
+    """
 
     name: Check
     description: str
     blocking: bool = True
+    columns: tuple[str, ...] = ()
 
 
 class Table(NamedTuple):
@@ -104,5 +114,11 @@ class TableSpec:
         ]
 
     def declared(self, check: Check) -> CheckDecl:
-        """The declaration of `check` on this table."""
-        return next(d for d in self.checks if d.name == check)
+        """The declaration of `check` on this table; CheckDeclarationError when it has none."""
+        for decl in self.checks:
+            if decl.name == check:
+                return decl
+        raise CheckDeclarationError(
+            f"{self.asset} has no check {check.value!r} declared: declare it on {self.asset} in "
+            "aqi_assets/catalog/registry.py, or stop evaluating it."
+        )

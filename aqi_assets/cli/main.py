@@ -15,6 +15,7 @@ from aqi_assets.cli.graphql_queries import DEFAULT_URL, DagsterApi, DagsterApiEr
 from aqi_assets.cli.progress import follow
 from aqi_assets.config.reference import ReferenceDataError
 from aqi_assets.config.settings import SettingsError, load_settings
+from resources.open_meteo.rate_budget import OpenMeteoLedgerError
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         refused = check_plan(args, select)
-    except (SettingsError, ReferenceDataError) as exc:
+    except (SettingsError, ReferenceDataError, OpenMeteoLedgerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if refused is not None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.config.settings import Profile, Settings
 from resources.iceberg.lakehouse_reader import LakehouseReader
@@ -51,6 +52,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
         "spark": spark_resource(settings),
         "open_meteo": OpenMeteoResource(
             base_url=settings.open_meteo_url,
+            hourly_variables=list(REQUESTED_VARIABLES),
             api_key=dg.EnvVar(API_KEY_ENV) if settings.api_key_set else None,
             rate_limits=settings.api_budget.rate_limits,
             deadline_seconds=settings.api_budget.deadline_seconds,

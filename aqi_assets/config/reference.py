@@ -1,4 +1,8 @@
-"""Reference data shipped with the project: locations and pollutants, overridable by path."""
+"""Reference data shipped with the project: locations and pollutants, overridable by path.
+
+Pollutant rows come from the pollutant catalogue (`aqi_assets.catalog.pollutants`); a file
+may rename or describe them, but only with the catalogue's keys.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,18 @@ from dataclasses import dataclass
 from importlib import resources as importlib_resources
 from pathlib import Path
 
+from aqi_assets.catalog.pollutants import SUB_INDEX_POLLUTANTS, dimension_entries
+
 SHIPPED_LOCATIONS = "locations.json"
-SHIPPED_POLLUTANTS = "pollutants.json"
+# Spark's Java knows IANA's region zones (Area/City) and UTC's names, not a system's files such
+# as `localtime`, `Factory`, `posixrules` or the `right/` and `posix/` copies.
+REGION_AREAS = frozenset(
+    (
+        *("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia"),
+        *("Europe", "Indian", "Pacific"),
+    )
+)
+UTC_ZONES = frozenset(("UTC", "GMT"))
 
 
 class ReferenceDataError(ValueError):
@@ -93,7 +107,26 @@ def _time_zone(row: dict, origin: str, key: str) -> str:
             f"{origin}: location '{key}' has an unknown time_zone {zone!r}; use an IANA name "
             "such as 'Asia/Ho_Chi_Minh'."
         ) from None
+    if not _java_knows(str(zone)):
+        area, _, rest = str(zone).partition("/")
+        instead = (
+            f"'{rest}'"
+            if area in ("posix", "right") and _java_knows(rest)
+            else "a region zone such as 'Asia/Ho_Chi_Minh' (Area/City), 'UTC' or an 'Etc/' "
+            "zone such as 'Etc/GMT-7'"
+        )
+        raise ReferenceDataError(
+            f"{origin}: location '{key}' has time_zone {zone!r}, which Spark's Java may not "
+            f"know (IANA region zones, UTC and Etc/ zones are sure to work); write {instead}."
+        )
     return str(zone)
+
+
+def _java_knows(zone: str) -> bool:
+    """A region zone (Area/City), UTC/GMT or an Etc/ zone that Python's zone database has too."""
+    area, slash, _ = zone.partition("/")
+    shaped = zone in UTC_ZONES or area == "Etc" or (slash and area in REGION_AREAS)
+    return bool(shaped) and zone in zoneinfo.available_timezones()
 
 
 def load_locations(path: Path | str | None = None) -> list[Location]:
@@ -122,9 +155,32 @@ def load_locations(path: Path | str | None = None) -> list[Location]:
     return locations
 
 
+def catalogue_pollutants() -> list[Pollutant]:
+    """dim_pollutant's rows as the pollutant catalogue describes them."""
+    return [Pollutant(e.key, e.name, e.unit, e.description) for e in dimension_entries()]
+
+
+def _check_against_catalogue(pollutants: list[Pollutant], origin: str) -> None:
+    """A file's keys are the catalogue's, and name every pollutant the facts index."""
+    known = [p.key for p in catalogue_pollutants()]
+    keys = [p.key for p in pollutants]
+    unknown = [k for k in keys if k not in known]
+    if unknown:
+        raise ReferenceDataError(
+            f"{origin}: pollutant keys {unknown} are not in the pollutant catalogue "
+            f"(aqi_assets/catalog/pollutants.py); use keys among {known}."
+        )
+    # fact_pollutant_hourly's rows point at these keys (its foreign-key check).
+    missing = [k for k in SUB_INDEX_POLLUTANTS if k not in keys]
+    if missing:
+        raise ReferenceDataError(f"{origin}: pollutant keys {missing} are missing.")
+
+
 def load_pollutants(path: Path | str | None = None) -> list[Pollutant]:
-    """Load and validate the pollutant reference list; None means the shipped 10 pollutants."""
-    rows, origin = _read_json_list(Path(path) if path else None, SHIPPED_POLLUTANTS, "pollutants")
+    """The pollutant reference list: the catalogue's rows, or a file's checked against them."""
+    if not path:
+        return catalogue_pollutants()
+    rows, origin = _read_json_list(Path(path), "", "pollutants")
     pollutants = [
         Pollutant(
             key=_field(row, "pollutant_key", origin, i, str),
@@ -137,7 +193,15 @@ def load_pollutants(path: Path | str | None = None) -> list[Pollutant]:
     keys = [p.key for p in pollutants]
     if len(set(keys)) != len(keys):
         raise ReferenceDataError(f"{origin}: pollutant keys must be unique, got {keys}.")
+    _check_against_catalogue(pollutants, origin)
     return pollutants
 
 
-__all__ = ["Location", "Pollutant", "ReferenceDataError", "load_locations", "load_pollutants"]
+__all__ = [
+    "Location",
+    "Pollutant",
+    "ReferenceDataError",
+    "catalogue_pollutants",
+    "load_locations",
+    "load_pollutants",
+]

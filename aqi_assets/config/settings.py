@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import aqi_assets
 from resources.open_meteo.api_limits import RateLimits, default_limits
 from resources.open_meteo.rate_budget import LEDGER_FILE
+from resources.open_meteo.redaction import public_url
 from resources.spark.jvm_archive import default_archive_path
 from resources.spark.spark_conf import (
     LOCAL_DRIVER_MEMORY,
@@ -193,6 +194,36 @@ def check_warehouse_writable(warehouse: str) -> None:
         ) from None
 
 
+def _open_meteo_url(env: dict[str, str]) -> str:
+    """AQI_OPEN_METEO_URL: an http(s) base URL the client appends `/v1/air-quality` to."""
+    url = env.get("AQI_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL).rstrip("/")
+    if urlparse(url).scheme not in ("http", "https"):
+        raise SettingsError(f"AQI_OPEN_METEO_URL={public_url(url)!r} must be an http(s) URL.")
+    if "?" in url or "#" in url:
+        # It would come before the API path (`…?apikey=abc/v1/air-quality`); never shown.
+        base = public_url(url.split("?")[0].split("#")[0]).rstrip("/")
+        raise SettingsError(
+            f"AQI_OPEN_METEO_URL has a query string or fragment: write the base URL alone "
+            f"({base}) and put the API key in AQI_OPEN_METEO_API_KEY."
+        )
+    return url
+
+
+def _warehouse(env: dict[str, str], home: Path) -> str:
+    """AQI_WAREHOUSE as a URI; relative ones (or `~`) would differ from process to process."""
+    raw = env.get("AQI_WAREHOUSE") or (home / "warehouse").as_uri()
+    parsed = urlparse(raw)
+    if raw.startswith("/"):
+        return Path(raw).as_uri()
+    if parsed.scheme and (parsed.scheme != "file" or parsed.path.startswith("/")):
+        return raw
+    path = Path(parsed.path if parsed.scheme else raw).expanduser().resolve()
+    raise SettingsError(
+        f"AQI_WAREHOUSE={raw!r} is relative (to the working directory or the user): write an "
+        f"absolute path or URI, e.g. AQI_WAREHOUSE={path.as_uri()} or {path}."
+    )
+
+
 def _api_budget(env: dict[str, str], home: Path, url: str) -> ApiBudget:
     limits = env.get("AQI_OPEN_METEO_RATE_LIMITS") or default_limits(url)
     try:
@@ -230,12 +261,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         profile = Profile(raw_profile)
     except ValueError:
         raise SettingsError(f"AQI_ENV={raw_profile!r} must be 'local' or 'cluster'.") from None
-    url = env.get("AQI_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL).rstrip("/")
-    if urlparse(url).scheme not in ("http", "https"):
-        raise SettingsError(f"AQI_OPEN_METEO_URL={url!r} must be an http(s) URL.")
-    warehouse = env.get("AQI_WAREHOUSE") or (home / "warehouse").as_uri()
-    if warehouse.startswith("/"):
-        warehouse = Path(warehouse).as_uri()
+    url = _open_meteo_url(env)
+    warehouse = _warehouse(env, home)
     breakpoints = env.get("AQI_BREAKPOINTS", "epa_2024")
     if breakpoints not in ("epa_2024", "epa_pre_2024"):
         raise SettingsError(

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from aqi_assets.catalog.pollutants import CATALOGUE
 from aqi_assets.dev.answer_faults import ANSWER_FAULTS
 from aqi_assets.dev.local_model_clock import META_PATH, ModelClock, horizon_hour, meta_json, revise
 from aqi_assets.dev.local_rate_limit import LocalRateLimiter, hang
@@ -34,20 +35,8 @@ from aqi_assets.transforms.aqi.aqi_reference import open_meteo_us_aqi_pm25
 
 HISTORY_START = date(2022, 8, 1)
 FORECAST_DAYS = 5
-UG = "μg/m³"
-UNITS = {
-    "pm2_5": UG,
-    "pm10": UG,
-    "ozone": UG,
-    "nitrogen_dioxide": UG,
-    "sulphur_dioxide": UG,
-    "carbon_monoxide": UG,
-    "aerosol_optical_depth": "",
-    "dust": UG,
-    "uv_index": "",
-    "us_aqi": "USAQI",
-    "us_aqi_pm2_5": "USAQI",
-}
+# Every variable of the pollutant catalogue, with the unit Open-Meteo gives it.
+UNITS = {e.variable: e.unit for e in CATALOGUE if e.variable}
 FAULT_KINDS = {
     "status",
     "delay",
@@ -133,7 +122,16 @@ def _variable_series(
         return [round(9 * _SUN[h % 24], 2) for h in hours]
     if variable == "us_aqi":
         return [float(_us_aqi(p)) for p in pm25]
-    raise KeyError(variable)
+    return _generic_series(variable, lat, lon, hours)
+
+
+def _generic_series(variable: str, lat: float, lon: float, hours: list[int]) -> list[float]:
+    """A catalogue variable without a model of its own: hashed values in the lowest 5 % of its
+    valid range (e.g. a pollutant added to the catalogue since)."""
+    [found] = [e for e in CATALOGUE if e.variable == variable]
+    high = found.valid_range[1] if found.valid_range else 100.0
+    salt = sum(map(ord, variable))
+    return [round(0.05 * high * _unit_hash(h, lat, lon, salt), 2) for h in hours]
 
 
 def location_series(

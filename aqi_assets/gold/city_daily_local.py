@@ -8,12 +8,11 @@ from aqi_assets.catalog.registry import (
     DIM_LOCATION,
     FACT_CITY_DAILY_LOCAL,
     SILVER_HOURLY,
-    Check,
     asset_args,
 )
 from aqi_assets.config.pipeline_config import PipelineConfig
-from aqi_assets.gold.city_facts import read
-from aqi_assets.quality import blocking_checks
+from aqi_assets.gold.fact_inputs import dimensions, read
+from aqi_assets.quality.declared_checks import CheckInputs
 from aqi_assets.quality.publish import Audit, gated, publish_window
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets.transforms.local_days import READ_MARGIN_DAYS, local_daily
@@ -62,16 +61,7 @@ def build_local_days(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             "location_key string, time_zone string",
         )
         df = local_daily(hours, zones, AqiTable(pipeline.aqi_breakpoints), first, stop)
-        audit = Audit(
-            table=FACT_CITY_DAILY_LOCAL,
-            blocking=[
-                blocking_checks.unique(*FACT_CITY_DAILY_LOCAL.keys),
-                blocking_checks.not_null(*FACT_CITY_DAILY_LOCAL.keys),
-                blocking_checks.in_dimension(
-                    Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
-                ),
-            ],
-        )
+        audit = Audit(CheckInputs(dimension=dimensions(spark, start, end)))
         return publish_window(spark, FACT_CITY_DAILY_LOCAL, df, first, stop, audit=audit)
 
     return fact_city_daily_local

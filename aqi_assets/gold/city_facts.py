@@ -1,24 +1,19 @@
-"""Gold facts over fact_hourly: city-day aggregates and pollution episodes (and how facts read)."""
-
-from datetime import datetime
+"""Gold facts over fact_hourly: city-day aggregates and pollution episodes."""
 
 import dagster as dg
-from pyspark.sql import DataFrame
 
 from aqi_assets.catalog.registry import (
     DIM_DATE,
     DIM_LOCATION,
-    DIM_TIME,
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_HOURLY,
     SILVER_HOURLY,
-    Check,
-    TableSpec,
     asset_args,
 )
 from aqi_assets.config.pipeline_config import PipelineConfig
-from aqi_assets.quality import blocking_checks
+from aqi_assets.gold.fact_inputs import dimensions, read
+from aqi_assets.quality.declared_checks import CheckInputs
 from aqi_assets.quality.publish import Audit, gated, publish_window
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets.transforms.daily import city_daily, day_finality
@@ -26,34 +21,6 @@ from aqi_assets.transforms.episodes import EPISODE_BOUNDS_SCHEMA, plan_rewrite
 from aqi_assets.transforms.fetch_flags import past_hours
 from resources.iceberg.window_writes import window_condition
 from resources.spark.spark_resource import SparkIcebergResource
-
-
-def read(spark: SparkIcebergResource, table: TableSpec) -> DataFrame:
-    """The current snapshot of `table`; a clear error when it was never materialized."""
-    name = spark.table(*table.table)
-    if not spark.spark_session.catalog.tableExists(name):
-        raise dg.Failure(f"{name} does not exist yet: materialize the asset {table.asset} first.")
-    return spark.spark_session.table(name)
-
-
-def dimension_checks(
-    spark: SparkIcebergResource, start: datetime, end: datetime, with_time: bool = True
-) -> list[blocking_checks.FrameCheck]:
-    """Foreign-key checks of a fact over [start, end) against dim_location, dim_date (and dim_time).
-
-    Only the dim_date partitions of the window are read: a fact row of another day is refused
-    by its write anyway.
-    """
-    dates = read(spark, DIM_DATE).where(
-        window_condition(DIM_DATE.window_column, start.date(), end.date())
-    )
-    found = [
-        blocking_checks.in_dimension(Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)),
-        blocking_checks.in_dimension(Check.DATE_FK, "date_key", dates),
-    ]
-    if with_time:
-        found.append(blocking_checks.in_dimension(Check.TIME_FK, "time_key", read(spark, DIM_TIME)))
-    return found
 
 
 def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -81,13 +48,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             window_condition(SILVER_HOURLY.window_column, start, end)
         )
         audit = Audit(
-            table=FACT_CITY_DAILY,
-            blocking=[
-                blocking_checks.unique(*FACT_CITY_DAILY.keys),
-                blocking_checks.not_null(*FACT_CITY_DAILY.keys),
-                *dimension_checks(spark, start, end, with_time=False),
-                blocking_checks.total_hours_match(past_hours(silver)),
-            ],
+            CheckInputs(dimension=dimensions(spark, start, end), silver_hours=past_hours(silver))
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints), day_finality(silver))
         return publish_window(spark, FACT_CITY_DAILY, df, start.date(), end.date(), audit=audit)
@@ -119,15 +80,8 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
         )
         try:
             audit = Audit(
-                table=FACT_EPISODE,
+                CheckInputs(dimension=dimensions(spark, start, end)),
                 example_columns=("episode_id", "location_key", "start_ts"),
-                blocking=[
-                    blocking_checks.unique(*FACT_EPISODE.keys),
-                    blocking_checks.not_null("episode_id", "location_key", "start_ts", "end_ts"),
-                    blocking_checks.in_dimension(
-                        Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
-                    ),
-                ],
             )
             written = plan.to_write
             result = publish_window(

@@ -25,8 +25,9 @@ from aqi_assets.catalog.registry import (
     multi_asset_args,
 )
 from aqi_assets.config.pipeline_config import PipelineConfig
-from aqi_assets.gold.city_facts import dimension_checks, read
-from aqi_assets.quality import blocking_checks, warning_checks
+from aqi_assets.gold.fact_inputs import dimensions, read
+from aqi_assets.quality import blocking_checks
+from aqi_assets.quality.declared_checks import CheckInputs
 from aqi_assets.quality.publish import Audit, gated, publish_window
 from aqi_assets.transforms.aqi.agency import (
     INDEX_COLUMNS,
@@ -39,8 +40,6 @@ from aqi_assets.transforms.aqi.agency import (
 )
 from aqi_assets.transforms.aqi.breakpoints import EPA_PM25
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
-from aqi_assets.transforms.aqi.nowcast import RAW_COLUMNS
-from aqi_assets.transforms.fetch_flags import carried_flags
 from resources.iceberg.window_writes import window_condition
 from resources.spark.spark_resource import SparkIcebergResource
 
@@ -83,21 +82,10 @@ POLLUTANT_FACT_COLUMNS = (
 
 
 def silver_hours(spark: SparkIcebergResource, since: datetime, end: datetime) -> DataFrame:
-    """Silver's rows of [since, end), with its stored untruncated NowCasts when they are usable.
-
-    Rows written before silver stored them lack them (their truncated NowCast is set, or, older
-    still, their forecast flag is not): then the window's NowCasts are computed again from the
-    hours (same result, only slower; re-materializing silver for those days ends it).
-    """
-    window = read(spark, SILVER_HOURLY).where(
+    """Silver's rows of [since, end), with the untruncated NowCasts silver stores."""
+    return read(spark, SILVER_HOURLY).where(
         window_condition(SILVER_HOURLY.window_column, since, end)
     )
-    if not set(RAW_COLUMNS) <= set(window.columns):
-        return window
-    lacking = F.col("is_forecast").isNull()
-    for truncated, raw in zip(("nowcast_pm25", "nowcast_pm10"), RAW_COLUMNS, strict=True):
-        lacking = lacking | (F.col(truncated).isNotNull() & F.col(raw).isNull())
-    return window.drop(*RAW_COLUMNS) if window.where(lacking).limit(1).count() else window
 
 
 def silver_with_indices(
@@ -117,7 +105,7 @@ def hourly_frame(
 ) -> DataFrame:
     """The window's hours with fact_hourly's columns and what the per-pollutant rows need."""
     indexed = with_overall_indices(silver_with_indices(spark, start, end, aqi_table))
-    return indexed.select(*FACT_HOURLY_COLUMNS, carried_flags(indexed)[0], *POLLUTANT_ROW_INPUTS)
+    return indexed.select(*FACT_HOURLY_COLUMNS, "is_forecast", *POLLUTANT_ROW_INPUTS)
 
 
 def publish_pollutant_rows(
@@ -128,17 +116,10 @@ def publish_pollutant_rows(
     rows = pollutant_rows(hours, EPA_PM25[aqi], ("is_forecast",))
     per_pollutant = rows.join(F.broadcast(pollutants), "pollutant_key", "left")
     *hour_keys, pollutant_key = FACT_POLLUTANT_HOURLY.keys
+    # Uniqueness counted on the hours the rows come from: the larger frame is not shuffled.
+    unique = blocking_checks.unique_expanded(hours, hour_keys, pollutant_key, len(POLLUTANTS))
     audit = Audit(
-        table=FACT_POLLUTANT_HOURLY,
-        blocking=[
-            blocking_checks.unique_expanded(hours, hour_keys, pollutant_key, len(POLLUTANTS)),
-            blocking_checks.not_null(*FACT_POLLUTANT_HOURLY.keys),
-            blocking_checks.in_dimension(
-                Check.LOCATION_FK, "location_key", read(spark, DIM_LOCATION)
-            ),
-            blocking_checks.in_dimension(Check.POLLUTANT_FK, "pollutant_key", pollutants),
-        ],
-        warnings=lambda write, _: [warning_checks.row_count_drop(FACT_POLLUTANT_HOURLY, write)],
+        CheckInputs(dimension=dimensions(spark, start, end), faster={Check.UNIQUE: unique}),
         # Six rows per hour: exploding the cached hours again is cheaper than caching the rows.
         cache_frame=False,
     )
@@ -150,16 +131,7 @@ def publish_hourly(
     spark: SparkIcebergResource, hours: DataFrame, start: datetime, end: datetime
 ) -> dg.MaterializeResult:
     """Write `hours` (from `hourly_frame`, cached) as fact_hourly, behind its checks."""
-    audit = Audit(
-        table=FACT_HOURLY,
-        blocking=[
-            blocking_checks.unique(*FACT_HOURLY.keys),
-            blocking_checks.not_null("location_key", "date_key", "time_key", "ts_utc"),
-            *dimension_checks(spark, start, end),
-        ],
-        warnings=lambda write, _: [warning_checks.row_count_drop(FACT_HOURLY, write)],
-        cache_frame=False,
-    )
+    audit = Audit(CheckInputs(dimension=dimensions(spark, start, end)), cache_frame=False)
     frame = hours.select(*FACT_HOURLY_COLUMNS, "is_forecast")
     return publish_window(spark, FACT_HOURLY, frame, start, end, audit=audit)
 

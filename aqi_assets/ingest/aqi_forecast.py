@@ -18,7 +18,7 @@ from aqi_assets.quality.metadata import utc_now
 from aqi_assets.quality.publish import publish_table
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets.transforms.bronze_rows import bronze_frame, payload_frame
-from aqi_assets.transforms.fetch_flags import answers_model_run, with_fetch_flags
+from aqi_assets.transforms.fetch_flags import with_fetch_flags
 from aqi_assets.transforms.forecast_rows import (
     daily_peaks,
     forecast_rows,
@@ -26,7 +26,7 @@ from aqi_assets.transforms.forecast_rows import (
     zones_frame,
 )
 from resources.open_meteo.client import OpenMeteoError, OpenMeteoResource
-from resources.open_meteo.model_run import ModelRun
+from resources.open_meteo.model_run import ModelRun, answers_model_run
 from resources.spark.spark_resource import SparkIcebergResource
 
 # Without meta.json: CAMS global runs 120 h ahead of a start 10-22 h ago, so the horizon ends
@@ -59,7 +59,7 @@ def fact_aqi_forecast(
     pipeline: PipelineConfig,
 ) -> dg.MaterializeResult:
     locations = pipeline.locations()
-    run = answers_model_run(open_meteo, context.log)
+    run = answers_model_run(open_meteo.base_url, open_meteo.public_base_url, context.log)
     first, last = forecast_days(run)
     session = spark.spark_session
     frames: list[DataFrame] = []

@@ -14,8 +14,9 @@ from aqi_assets.ingest.open_days_sensor import MODEL_RUN_ENTRY, model_run_entry
 from aqi_assets.quality.metadata import utc_now
 from aqi_assets.quality.publish import publish_window
 from aqi_assets.transforms.bronze_rows import bronze_frame, payload_frame
-from aqi_assets.transforms.fetch_flags import answers_model_run, with_fetch_flags
+from aqi_assets.transforms.fetch_flags import with_fetch_flags
 from resources.open_meteo.client import FetchResult, OpenMeteoError, OpenMeteoResource
+from resources.open_meteo.model_run import answers_model_run
 from resources.spark.spark_resource import SparkIcebergResource
 
 # Not for the API: its client is the one retry loop (transient failures, within a deadline,
@@ -35,9 +36,10 @@ def fetch_or_fail(
     Open-Meteo errors fail the step without a retry: the client already retried what a retry
     can fix, and a spent budget or a passed deadline only gets worse by retrying.
     """
-    plan = open_meteo.plan(locations, first, last)
-    context.log.info(f"Open-Meteo fetch plan:\n{plan.describe()}")
     try:
+        # Planning reads the budget ledger, whose faults are final too.
+        plan = open_meteo.plan(locations, first, last)
+        context.log.info(f"Open-Meteo fetch plan:\n{plan.describe()}")
         yield from open_meteo.fetch_requests(locations, first, last, plan)
     except OpenMeteoError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
@@ -68,7 +70,7 @@ def build_bronze_raw(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         # not the whole range's.
         payloads, api_calls, weighted = [], 0, 0.0
         last = end - timedelta(days=1)
-        model_run = answers_model_run(open_meteo, context.log)
+        model_run = answers_model_run(open_meteo.base_url, open_meteo.public_base_url, context.log)
         fetched_at = []
         for answer in fetch_or_fail(context, open_meteo, locations, start, last):
             payloads.append(payload_frame(spark.spark_session, answer.items))

@@ -65,6 +65,8 @@ def write_metadata(
         ),
         "spark_application_id": table_window.sparkSession.sparkContext.applicationId,
     }
+    if result.added_columns:
+        metadata["schema_added_columns"] = ", ".join(result.added_columns)
     if partitions is not None:
         metadata["partitions_written"] = len(partitions)
         metadata["partition_range"] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,17 +13,17 @@ import dagster as dg
 from pyspark.sql import DataFrame
 
 from aqi_assets.catalog.registry import TableSpec
+from aqi_assets.catalog.table_spec import CheckDeclarationError
 from aqi_assets.quality.blocking_checks import FrameCheck, evaluate_frame_checks
+from aqi_assets.quality.declared_checks import CheckInputs, plan_checks
 from aqi_assets.quality.metadata import days_in, write_metadata
 from resources.iceberg.window_writes import (
-    WriteResult,
+    SchemaMismatchError,
     replace_table,
     replace_window,
     window_condition,
 )
 from resources.spark.spark_resource import SparkIcebergResource
-
-WarningChecks = Callable[[WriteResult, DataFrame], list[dg.AssetCheckResult]]
 
 
 class BlockingCheckFailed(dg.Failure):
@@ -36,6 +37,16 @@ class BlockingCheckFailed(dg.Failure):
 def failed_names(results: Sequence[dg.AssetCheckResult]) -> str:
     """Comma-separated names of the checks that did not pass."""
     return ", ".join(r.check_name for r in results if not r.passed)
+
+
+@contextlib.contextmanager
+def schema_failure() -> Iterator[None]:
+    """A table whose schema differs from the frame fails the step without retries: a retry
+    meets the same table."""
+    try:
+        yield
+    except SchemaMismatchError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
 
 
 def gated(compute: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
@@ -55,28 +66,31 @@ def gated(compute: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
 
 @dataclass(frozen=True)
 class Audit:
-    """Checks around one commit: blocking ones on the frame before it, warnings after it.
+    """How the checks the registry declares on a table run around one commit: blocking ones on
+    the frame before it, warnings after it.
 
-    `example_columns` are shown beside offending rows (default: the table's key). With blocking
-    checks the frame is cached for the checks and the write to share, unless `cache_frame` is
-    False: a frame derived cheaply from one the caller cached already.
+    `inputs` feed those checks. `example_columns` are shown beside offending rows (default: the
+    table's key). With blocking checks the frame is cached for the checks and the write to
+    share, unless `cache_frame` is False: a frame derived cheaply from one the caller cached.
     """
 
-    table: TableSpec
+    inputs: CheckInputs = field(default_factory=CheckInputs)
     example_columns: Sequence[str] = ()
     cache_frame: bool = True
-    blocking: Sequence[FrameCheck] = ()
-    warnings: WarningChecks | None = None
-    extra_results: list[dg.AssetCheckResult] = field(default_factory=list)
 
 
-def _audit_before_commit(audit: Audit, frame: DataFrame, table: str) -> list[dg.AssetCheckResult]:
-    columns = audit.example_columns or audit.table.keys
-    results = evaluate_frame_checks(audit.table, audit.blocking, frame, columns)
+def _audit_before_commit(
+    table: TableSpec,
+    checks: Sequence[FrameCheck],
+    example_columns: Sequence[str],
+    frame: DataFrame,
+    name: str,
+) -> list[dg.AssetCheckResult]:
+    results = evaluate_frame_checks(table, checks, frame, example_columns or table.keys)
     if not all(r.passed for r in results):
         raise BlockingCheckFailed(
-            f"Blocking checks failed on {audit.table.asset}: {failed_names(results)}. Nothing was "
-            f"written: {table} keeps its previous snapshot. The check results list the offending "
+            f"Blocking checks failed on {table.asset}: {failed_names(results)}. Nothing was "
+            f"written: {name} keeps its previous snapshot. The check results list the offending "
             "keys.",
             results,
         )
@@ -100,38 +114,40 @@ def publish_window(
     audit: Audit | None = None,
     **extra: Any,
 ) -> dg.MaterializeResult:
-    """Check, then replace the rows of [start, end) in `table` by `df` in one commit."""
+    """Run the checks `table` declares around replacing the rows of [start, end) by `df` in
+    one commit (blocking ones first: a failure skips the commit)."""
     name = spark.table(*table.table)
     window_column = table.window_column
     if window_column is None:
         raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
-    cached = bool(audit and audit.blocking and audit.cache_frame)
-    cheap = cached or bool(audit and not audit.cache_frame)
+    audit = audit or Audit()
+    # Before any Spark work: a declared check the run cannot evaluate stops it here.
+    checks = plan_checks(table, audit.inputs, start, end)
+    cached = bool(checks.blocking) and audit.cache_frame
+    cheap = cached or not audit.cache_frame
     first = start.date() if isinstance(start, datetime) else start
     last = end.date() if isinstance(end, datetime) else end
     try:
         if cached:
             # Fill the cache in one job: the checks' branches and the write then read it.
             df.persist().count()
-        results = _audit_before_commit(audit, df, name) if audit else []
-        write = replace_window(df, name, window_column, start, end)
+        results = _audit_before_commit(table, checks.blocking, audit.example_columns, df, name)
+        with schema_failure():
+            write = replace_window(df, name, window_column, start, end, spark.schema_evolution)
         table_window = spark.spark_session.table(name).where(
             window_condition(window_column, start, end)
         )
         # A cached frame holds exactly the rows just committed: warnings and the preview read
         # it instead of planning another scan of the table.
         written = df if cheap else table_window
-        if audit:
-            results += audit.extra_results
-            if audit.warnings:
-                results += audit.warnings(write, written)
+        results += checks.warn(write, written)
         metadata = write_metadata(
             write, table_window, partitions=days_in(first, last), preview=written, **extra
         )
     finally:
         if cached:
             df.unpersist()
-    if audit:
+    if table.checks:
         metadata["quality_score"] = quality_score(results)
     return dg.MaterializeResult(asset_key=table.key, metadata=metadata, check_results=results)
 
@@ -140,8 +156,14 @@ def publish_table(
     spark: SparkIcebergResource, table: TableSpec, df: DataFrame, **extra: Any
 ) -> dg.MaterializeResult:
     """Replace the whole content of an unpartitioned `table` by `df` in one commit."""
+    if table.checks:
+        raise CheckDeclarationError(
+            f"{table.asset} declares checks, which publish_table does not run: publish it with "
+            "publish_window, or make publish_table run them before declaring any."
+        )
     name = spark.table(*table.table)
-    result = replace_table(df, name)
+    with schema_failure():
+        result = replace_table(df, name, spark.schema_evolution)
     return dg.MaterializeResult(
         asset_key=table.key,
         metadata=write_metadata(result, spark.spark_session.table(name), **extra),

@@ -137,12 +137,3 @@ def completeness(
             ]
         )
     return result(table, Check.COMPLETENESS, not rows, metadata)
-
-
-def completeness_score(check: dg.AssetCheckResult, locations: int) -> float:
-    """Share of expected closed-day hours present, from a completeness result (1.0 when none)."""
-    closed = check.metadata["closed_days"].value
-    if not closed:
-        return 1.0
-    missing = check.metadata.get("missing_hours")
-    return 1.0 - (missing.value if missing else 0) / (closed * 24 * locations)

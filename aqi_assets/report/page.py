@@ -131,7 +131,9 @@ def render(report: ReportData, generated_at: datetime) -> str:
     if report.as_of is None:
         body = "<p>No hourly data yet: materialize the gold tables, then this report.</p>"
     else:
-        days = [d for city in report.cities for d in city.daily]
+        # No listed city may have daily rows yet (the locations file just changed): the
+        # calendars then show the page's day, as "no data".
+        days = [d for city in report.cities for d in city.daily] or [report.as_of.date()]
         first, last = min(days), max(days)
         body = f"{_overview(report)}" + "".join(
             _city(report, city, report.as_of, first, last) for city in report.cities

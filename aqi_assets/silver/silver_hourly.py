@@ -13,7 +13,7 @@ from aqi_assets.catalog.registry import (
     multi_asset_args,
 )
 from aqi_assets.config.pipeline_config import PipelineConfig
-from aqi_assets.quality import blocking_checks, warning_checks
+from aqi_assets.quality.declared_checks import CheckInputs
 from aqi_assets.quality.metadata import utc_now
 from aqi_assets.quality.publish import Audit, gated, publish_window
 from aqi_assets.transforms.aqi.agency import (
@@ -98,27 +98,16 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
             rows_in, rejected = ranked.count(), rejects_df.count()
             balance = {"rows_in": rows_in, "rows_rejected": rejected}
 
-            def warnings(write, written):
-                complete = warning_checks.completeness(
-                    SILVER_HOURLY, written, locations, first, stop, utc_now().date()
-                )
-                ratio = warning_checks.reject_ratio(
-                    SILVER_HOURLY, rows_in, rejected, pipeline.max_reject_ratio
-                )
-                agree = warning_checks.open_meteo_agreement(
-                    SILVER_HOURLY, written, RECOMPUTED_OPEN_METEO
-                )
-                return [complete, ratio, warning_checks.row_count_drop(SILVER_HOURLY, write), agree]
-
             audit = Audit(
-                table=SILVER_HOURLY,
-                blocking=[
-                    blocking_checks.unique(*SILVER_HOURLY.keys),
-                    blocking_checks.not_null("location_key", "ts_utc", "date_key", "time_key"),
-                    blocking_checks.value_ranges(),
-                    blocking_checks.aqi_matches_pm25(aqi_table),
-                ],
-                warnings=warnings,
+                CheckInputs(
+                    aqi_table=aqi_table,
+                    locations=tuple(locations),
+                    today=utc_now().date(),
+                    rows_in=rows_in,
+                    rejected=rejected,
+                    max_reject_ratio=pipeline.max_reject_ratio,
+                    recomputed=RECOMPUTED_OPEN_METEO,
+                )
             )
             silver_result = publish_window(
                 spark, SILVER_HOURLY, silver_df, start, end, audit=audit, **balance

@@ -10,9 +10,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from resources.open_meteo.client import DEFAULT_VARIABLES
+from aqi_assets.catalog.pollutants import variable_names
 
-API_VARIABLES: tuple[str, ...] = tuple(DEFAULT_VARIABLES)
+# Every Open-Meteo variable of the pollutant catalogue: one bronze column each, null when a
+# request did not ask for it.
+API_VARIABLES: tuple[str, ...] = variable_names()
 
 # An hour as Open-Meteo writes it with timezone=GMT. Anything else is left unparsed (a reject
 # with a reason in silver): Spark 3.5 raises on a nearly valid text such as `...T05:00:00`

@@ -10,20 +10,6 @@ from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi.epa_pm25 import aqi_category_column
 
-EPISODE_COLUMNS = (
-    "episode_id",
-    "location_key",
-    "start_ts",
-    "end_ts",
-    "start_date",
-    "duration_hours",
-    "avg_aqi",
-    "max_aqi",
-    "severity_level",
-    "aqi_threshold",
-    "is_ongoing",
-)
-
 
 def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int = 4) -> DataFrame:
     """Episodes from hourly rows (location_key, ts_utc, aqi), computed whole across days.

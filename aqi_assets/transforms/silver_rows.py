@@ -7,35 +7,15 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from aqi_assets.catalog.pollutants import cross_check_columns, measured_columns, value_ranges
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable, aqi_category_column, aqi_column
-from aqi_assets.transforms.fetch_flags import carried_flags
 
-# Open-Meteo variable -> silver column.
-POLLUTANT_COLUMNS: dict[str, str] = {
-    "pm2_5": "pm25",
-    "pm10": "pm10",
-    "ozone": "o3",
-    "nitrogen_dioxide": "no2",
-    "sulphur_dioxide": "so2",
-    "carbon_monoxide": "co",
-    "aerosol_optical_depth": "aod",
-    "dust": "dust",
-    "uv_index": "uv_index",
-}
-CROSS_CHECK_COLUMNS = ("us_aqi", "us_aqi_pm2_5")
-
-# Physically plausible [min, max] per silver column; the single source for silver and checks.
-VALUE_RANGES: dict[str, tuple[float, float]] = {
-    "pm25": (0.0, 1500.0),
-    "pm10": (0.0, 3000.0),
-    "o3": (0.0, 1200.0),
-    "no2": (0.0, 1500.0),
-    "so2": (0.0, 2500.0),
-    "co": (0.0, 100000.0),
-    "aod": (0.0, 10.0),
-    "dust": (0.0, 10000.0),
-    "uv_index": (0.0, 20.0),
-}
+# Open-Meteo variable -> silver column, Open-Meteo's own indices and the physically plausible
+# [min, max] per silver column: from the pollutant catalogue, the single source for silver and
+# checks.
+POLLUTANT_COLUMNS: dict[str, str] = measured_columns()
+CROSS_CHECK_COLUMNS = cross_check_columns()
+VALUE_RANGES: dict[str, tuple[float, float]] = value_ranges()
 
 SILVER_COLUMNS = (
     "location_key",
@@ -145,20 +125,10 @@ def split_ranked(
         "ingested_at",
         "batch_id",
         "row_hash",
-        *carried_flags(kept),
+        "is_forecast",
+        "model_run_at",
     )
     # The category reads the computed column: Spark keeps the projections apart rather than
     # evaluating the AQI expression twice per row.
     with_category = silver.withColumn("aqi_category", aqi_category_column(F.col("aqi")))
     return with_category.select(*SILVER_COLUMNS), rejects
-
-
-def clean_bronze(
-    bronze: DataFrame,
-    known_locations: list[str],
-    aqi_table: AqiTable,
-    rejected_at: Column | datetime,
-) -> tuple[DataFrame, DataFrame]:
-    """Split bronze into (silver, rejects); every input row lands in exactly one of them."""
-    ranked, _ = with_reasons(bronze, known_locations)
-    return split_ranked(ranked, aqi_table, rejected_at)

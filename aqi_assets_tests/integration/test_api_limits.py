@@ -14,13 +14,14 @@ import dagster as dg
 import pytest
 import requests
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.catalog.registry import BRONZE_RAW
 from aqi_assets.config.reference import load_locations
 from aqi_assets.config.settings import SettingsError, load_settings
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets_tests.materialize import materialize_range
 from resources.open_meteo.api_call import ApiCall, CallPolicy, Need
-from resources.open_meteo.api_limits import REASONS, RateLimits
+from resources.open_meteo.api_limits import REASONS, RateLimits, request_weight
 from resources.open_meteo.client import OpenMeteoBudgetError, OpenMeteoResource
 from resources.open_meteo.rate_budget import BudgetLedger
 from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
@@ -28,11 +29,13 @@ from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 ONE_DAY = {
     "latitude": "21.0285",
     "longitude": "105.8542",
-    "hourly": "pm2_5,pm10,ozone,nitrogen_dioxide,sulphur_dioxide,carbon_monoxide,"
-    "aerosol_optical_depth,dust,uv_index,us_aqi,us_aqi_pm2_5",
+    "hourly": ",".join(REQUESTED_VARIABLES),
     "start_date": "2024-01-01",
     "end_date": "2024-01-01",
 }
+# The catalogue's variables for one location and day (1.1 weighted calls for 11 variables).
+VARIABLES = len(REQUESTED_VARIABLES)
+WEIGHT = request_weight(1, VARIABLES, 1)
 
 
 @pytest.fixture
@@ -61,9 +64,9 @@ def test_server_refuses_once_usage_reached_the_limit_with_the_exact_reason(
     assert answer.status_code == 429
     assert answer.json() == {"error": True, "reason": REASONS[window]}
     limit = float(limits.split(",")[-1].split("/")[0])
-    # Each call weighs 1.1 (11 variables, 1 day): served while usage < limit, crossing it once.
-    assert len(served) == int(limit / 1.1) + 1
-    assert limited.limiter.stats()["peak"][window] == pytest.approx(1.1 * len(served))
+    # Each call weighs WEIGHT (1 location, 1 day): served while usage < limit, crossing it once.
+    assert len(served) == int(limit / WEIGHT) + 1
+    assert limited.limiter.stats()["peak"][window] == pytest.approx(WEIGHT * len(served))
 
 
 def test_server_weighs_requests_like_calculate_query_weight(limited) -> None:
@@ -71,7 +74,7 @@ def test_server_weighs_requests_like_calculate_query_weight(limited) -> None:
     _get(
         limited, latitude="1,2,3", longitude="1,2,3", start_date="2024-01-01", end_date="2024-03-31"
     )
-    assert limited.limiter.stats()["peak"]["day"] == pytest.approx(3 * 1.1 * 91 / 14)
+    assert limited.limiter.stats()["peak"]["day"] == pytest.approx(request_weight(3, VARIABLES, 91))
 
 
 def _seconds_left(window: float) -> float:
@@ -108,10 +111,15 @@ def test_two_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
     assert max(per_window.values()) <= 2, "two requests a window: paced, not bursted"
     assert len(per_window) >= 2
     event = result.asset_materializations_for_node(BRONZE_RAW.asset)[0]
-    assert event.metadata["weighted_calls"].value == pytest.approx(3 * 1.1 * 60 / 14, abs=0.2)
+    assert event.metadata["weighted_calls"].value == pytest.approx(
+        request_weight(3, VARIABLES, 60), abs=0.2
+    )
     messages = [entry.user_message for entry in instance.all_logs(result.run_id)]
     [plan] = [m for m in messages if m.startswith("Open-Meteo fetch plan:")]
-    assert "3 locations \u00d7 60 days (2024-01-01..2024-02-29), 11 variables: 3 requests" in plan
+    assert (
+        f"3 locations \u00d7 60 days (2024-01-01..2024-02-29), {VARIABLES} variables: 3 requests"
+        in plan
+    )
     assert "Limits: 10/min" in plan
 
 
@@ -123,7 +131,7 @@ def test_a_minute_limit_429_waits_for_the_next_minute_and_is_no_retry(limited) -
         base_url=limited.base_url, rate_limits="off", rate_window_scale=scale, max_retries=0
     )
     days = [date(2024, 1, d) for d in range(1, 5)]
-    for day in days:  # four 3-city requests of 3.3: the minute refuses the second
+    for day in days:  # four 3-city requests of 3 x WEIGHT: the minute refuses the second
         result = client.fetch_hourly(load_locations(), day, day)
         assert len(result.items) == 3
     assert limited.limiter.stats()["refused"] == {"minute": 3}
@@ -160,8 +168,11 @@ def test_an_hour_limit_429_fails_fast_or_waits_by_the_deadline(limited, deadline
         assert time.monotonic() - began < 1, "fails at once"
         text = str(error.value)
         assert "5 of 5 weighted calls are used in this hour, 0 left" in text
-        # Requests weigh at most half the hour's limit: 2 of the 3 cities (2.2), then 1 (1.1).
-        assert "This request needs 2.2 weighted calls; the fetch still needs 3.3 in 2" in text
+        # Requests weigh at most half the hour's limit: 2 of the 3 cities, then 1.
+        needs = (
+            f"needs {2 * WEIGHT:.1f} weighted calls; the fetch still needs {3 * WEIGHT:.1f} in 2"
+        )
+        assert f"This request {needs}" in text
         assert "It can resume at" in text
         assert "AQI_OPEN_METEO_DEADLINE" in text
         assert error.value.window == "hour"
@@ -253,17 +264,17 @@ def test_no_request_leaves_in_the_last_moment_of_a_window(limited) -> None:
         "one day",
         ledger,
         CallPolicy(clock=lambda: clock["now"], sleep=sleep),
-        Need(weight=1.1, reserve=0.0, fetch_weight=1.1, fetch_requests=1),
+        Need(weight=WEIGHT, reserve=0.0, fetch_weight=WEIGHT, fetch_requests=1),
     )
     call.run()
     assert slept == [pytest.approx(0.5)]
     assert ledger.usage(minute_start + 30) == {"minute": 0.0}
-    assert ledger.usage(minute_start + 60) == {"minute": 1.1}
+    assert ledger.usage(minute_start + 60) == {"minute": WEIGHT}
     # A request with more than the margin left goes at once.
     clock["now"] = minute_start + 120 + 58.0
     call.run()
     assert slept == [pytest.approx(0.5)]
-    assert ledger.usage(minute_start + 120) == {"minute": 1.1}
+    assert ledger.usage(minute_start + 120) == {"minute": WEIGHT}
 
 
 def test_budget_settings_are_read_and_checked(tmp_path: Path) -> None:

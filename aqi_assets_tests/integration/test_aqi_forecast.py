@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from aqi_assets.catalog.registry import BRONZE_RAW, FACT_AQI_FORECAST, SILVER_HOURLY, SILVER_REJECTS
+from aqi_assets.catalog.registry import BRONZE_RAW, FACT_AQI_FORECAST
 from aqi_assets.transforms.bronze_rows import bronze_frame, payload_frame
 from aqi_assets_tests.cli_runs import ROOT, cli_env, materialize_command
 from aqi_assets_tests.clocked import AFTER_RUN, BEFORE_RUN, TODAY, clocked, table
@@ -108,10 +108,11 @@ def test_partitioned_tables_never_hold_days_after_today(clocked, lakehouse_asset
     assert latest == datetime(2026, 3, 10, 23)
 
 
-def test_tables_of_an_earlier_version_gain_the_new_columns(
+def test_a_table_without_the_columns_the_asset_writes_fails_loudly_and_keeps_its_rows(
     clocked, lakehouse_assets, spark
 ) -> None:
-    """A bronze table written before the flags existed keeps its rows and gets the columns."""
+    """A bronze table written without the fetch flags is not altered behind anyone's back: the
+    run fails, without retries, naming the missing columns and what to do."""
     _, resources = clocked
     client = resources["open_meteo"]
     locations = resources["pipeline"].locations()
@@ -122,25 +123,19 @@ def test_tables_of_an_earlier_version_gain_the_new_columns(
     assert "is_forecast" not in old.columns
     name = resources["spark"].table(*BRONZE_RAW.table)
     replace_window(old, name, BRONZE_RAW.window_column, old_day, TODAY)
-    materialize_range(
-        lakehouse_assets,
-        TODAY,
-        TODAY,
-        resources,
-        [BRONZE_RAW.asset, SILVER_HOURLY.asset, SILVER_REJECTS.asset],
+    rows = session.table(name).count()
+    result = materialize_range(
+        lakehouse_assets, TODAY, TODAY, resources, [BRONZE_RAW.asset], raise_on_error=False
     )
-    bronze = table(spark, resources, BRONZE_RAW)
-    flags = {
-        (r["event_date"], r["is_forecast"])
-        for r in bronze.select("event_date", "is_forecast").distinct().collect()
-    }
-    assert flags == {(old_day, None), (TODAY, False), (TODAY, True)}
-    materialize_range(
-        lakehouse_assets, old_day, TODAY, resources, [SILVER_HOURLY.asset, SILVER_REJECTS.asset]
-    )
-    silver = table(spark, resources, SILVER_HOURLY).where(f"ts_utc < '{TODAY}'")
-    assert {r["is_forecast"] for r in silver.collect()} == {False}
-    assert silver.count() == 2 * 24
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    message = failure.step_failure_data.error.message
+    for column in ("is_forecast", "model_run_at"):
+        assert f"{column} " in message
+    assert f"DROP TABLE {name}" in message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert "is_forecast" not in session.table(name).columns
+    assert session.table(name).count() == rows
 
 
 @pytest.mark.e2e

@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from aqi_assets.catalog.registry import (
+    DIM_LOCATION,
     FACT_CITY_DAILY,
     FACT_EPISODE,
     FACT_HOURLY,
@@ -21,9 +22,11 @@ from aqi_assets.catalog.registry import (
     Check,
     TableSpec,
 )
+from aqi_assets.catalog.table_spec import CheckDeclarationError
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.quality import blocking_checks, warning_checks
-from aqi_assets.quality.publish import quality_score
+from aqi_assets.quality.declared_checks import CheckInputs
+from aqi_assets.quality.publish import Audit, publish_window, quality_score
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
 
@@ -288,3 +291,47 @@ def test_quality_score_is_the_share_of_checks_passed() -> None:
     ]
     assert quality_score(results) == 75.0
     assert quality_score(results[:2]) == 100.0
+
+
+EPISODES = "episode_id string, location_key string, start_ts timestamp, end_ts timestamp"
+
+
+def episodes(spark, location: str):
+    start = datetime(2024, 1, 1, 5)
+    return spark.createDataFrame([("e1", location, start, start)], EPISODES).withColumn(
+        "start_date", F.to_date("start_ts")
+    )
+
+
+def test_an_asset_runs_exactly_the_checks_its_table_declares(spark_resource) -> None:
+    """The published checks are the registry's, in its order, with no list of the asset's."""
+    session = spark_resource.spark_session
+    dims = session.createDataFrame([("hanoi",)], "location_key string")
+    inputs = CheckInputs(dimension=lambda table: dims if table == DIM_LOCATION else None)
+    result = publish_window(
+        spark_resource,
+        FACT_EPISODE,
+        episodes(session, "hanoi"),
+        date(2024, 1, 1),
+        date(2024, 1, 2),
+        audit=Audit(inputs),
+    )
+    assert [r.check_name for r in result.check_results] == [d.name for d in FACT_EPISODE.checks]
+    assert all(r.passed for r in result.check_results)
+
+
+def test_a_declared_check_the_run_cannot_evaluate_stops_it_before_the_commit(
+    spark_resource,
+) -> None:
+    """Publishing without the dimension the declared foreign-key check reads writes nothing."""
+    session = spark_resource.spark_session
+    with pytest.raises(CheckDeclarationError, match=Check.LOCATION_FK.value) as refused:
+        publish_window(
+            spark_resource,
+            FACT_EPISODE,
+            episodes(session, "hanoi"),
+            date(2024, 1, 1),
+            date(2024, 1, 2),
+        )
+    assert FACT_EPISODE.asset in str(refused.value)
+    assert not session.catalog.tableExists(spark_resource.table(*FACT_EPISODE.table))

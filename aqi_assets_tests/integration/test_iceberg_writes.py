@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from resources.iceberg.window_writes import replace_window, whole_months
+from resources.iceberg.schema_evolution import ADD_COLUMNS
+from resources.iceberg.window_writes import SchemaMismatchError, replace_window, whole_months
 from resources.spark import pyspark_compat
 from resources.spark.spark_resource import SparkIcebergResource
 
@@ -42,17 +43,11 @@ def test_a_long_window_is_one_file_per_month_read_in_few_tasks(
     assert session.table(table).count() == 24 * DAYS
 
 
-@pytest.mark.parametrize("legacy_partitioning", [None, "days(ts)", ""])
 def test_one_day_inside_a_month_replaces_that_day_and_keeps_the_others(
-    spark_resource: SparkIcebergResource, legacy_partitioning: str | None
+    spark_resource: SparkIcebergResource,
 ) -> None:
-    """Also on tables created by earlier versions: partitioned by day, or not partitioned."""
     session = spark_resource.spark_session
     table = spark_resource.table("silver", "hourly")
-    if legacy_partitioning is not None:
-        session.sql(f"CREATE NAMESPACE IF NOT EXISTS {spark_resource.catalog_name}.silver")
-        spec = f"PARTITIONED BY ({legacy_partitioning})" if legacy_partitioning else ""
-        session.sql(f"CREATE TABLE {table} (ts timestamp, pm2_5 double) USING iceberg {spec}")
     end = START + timedelta(days=DAYS)
     replace_window(_hours(session, START, 24 * DAYS, 1.0), table, "ts", START, end)
     day = START + timedelta(days=40)  # 2024-02-10
@@ -134,3 +129,86 @@ def test_commit_summary_is_the_same_through_the_gateway_and_through_spark_sql(
         r["snapshot_id"] for r in session.sql(f"SELECT * FROM {table}.snapshots").collect()
     }
     assert {first.snapshot_id, again.snapshot_id} <= snapshots
+
+
+def _table_of(spark_resource: SparkIcebergResource, columns: str, spec: str) -> str:
+    """A table created by hand with `columns` (as an earlier version of an asset might have)."""
+    session = spark_resource.spark_session
+    table = spark_resource.table("silver", "drifted")
+    session.sql(f"CREATE NAMESPACE IF NOT EXISTS {spark_resource.catalog_name}.silver")
+    session.sql(f"CREATE TABLE {table} ({columns}) USING iceberg {spec}")
+    session.sql(
+        f"INSERT INTO {table} SELECT * FROM VALUES ({', '.join(['NULL'] * (columns.count(',') + 1))})"
+    )
+    return table
+
+
+@pytest.mark.parametrize(
+    ("columns", "difference", "advice"),
+    [
+        (
+            "ts timestamp",
+            "pm2_5 double: written, not in the table",
+            "schema_evolution: add_columns",
+        ),
+        (
+            "ts timestamp, pm2_5 double, pm10 double",
+            "pm10: in the table, not written",
+            "DROP TABLE",
+        ),
+        ("ts timestamp, pm2_5 float", "pm2_5: float in the table, double written", "DROP TABLE"),
+    ],
+    ids=["missing", "extra", "retyped"],
+)
+def test_a_table_of_another_schema_is_refused_naming_the_difference_and_left_alone(
+    spark_resource: SparkIcebergResource, columns: str, difference: str, advice: str
+) -> None:
+    """Nothing is added or altered on the way: the write stops and says what to do."""
+    session = spark_resource.spark_session
+    table = _table_of(spark_resource, columns, "PARTITIONED BY (months(ts))")
+    before = session.table(table).schema
+    with pytest.raises(SchemaMismatchError) as refused:
+        replace_window(_hours(session, START, 24, 1.0), table, "ts", START, START + timedelta(1))
+    message = str(refused.value)
+    assert difference in message
+    assert message.count("\n  ") == 1, "only the column that differs is named"
+    assert advice in message
+    assert session.table(table).schema == before
+    assert session.table(table).count() == 1
+
+
+def test_an_unpartitioned_table_is_refused_for_window_writes(
+    spark_resource: SparkIcebergResource,
+) -> None:
+    session = spark_resource.spark_session
+    table = _table_of(spark_resource, "ts timestamp, pm2_5 double", "")
+    with pytest.raises(SchemaMismatchError, match="is not partitioned"):
+        replace_window(_hours(session, START, 24, 1.0), table, "ts", START, START + timedelta(1))
+    assert session.table(table).count() == 1
+
+
+def test_a_run_that_opts_in_adds_the_new_columns_and_keeps_the_old_rows(
+    spark_resource: SparkIcebergResource,
+) -> None:
+    """schema_evolution: add_columns is the one explicit path: new columns, old rows null."""
+    session = spark_resource.spark_session
+    table = _table_of(spark_resource, "ts timestamp", "PARTITIONED BY (months(ts))")
+    session.sql(f"INSERT INTO {table} VALUES (TIMESTAMP '2024-03-01 00:00:00')")
+    write = replace_window(
+        _hours(session, START, 24, 1.0), table, "ts", START, START + timedelta(1), ADD_COLUMNS
+    )
+    assert write.added_columns == ("pm2_5",)
+    assert session.table(table).schema.fieldNames() == ["ts", "pm2_5"]
+    march = session.table(table).where("ts >= '2024-03-01'").collect()
+    assert [r["pm2_5"] for r in march] == [None], "rows of other months read null"
+    assert session.table(table).where("pm2_5 = 1.0").count() == 24
+
+
+def test_opting_in_never_drops_or_retypes_a_column(spark_resource: SparkIcebergResource) -> None:
+    session = spark_resource.spark_session
+    table = _table_of(spark_resource, "ts timestamp, pm2_5 float", "PARTITIONED BY (months(ts))")
+    with pytest.raises(SchemaMismatchError, match="pm2_5: float in the table, double written"):
+        replace_window(
+            _hours(session, START, 24, 1.0), table, "ts", START, START + timedelta(1), ADD_COLUMNS
+        )
+    assert session.table(table).schema["pm2_5"].dataType.simpleString() == "float"

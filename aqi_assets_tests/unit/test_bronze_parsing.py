@@ -10,7 +10,8 @@ import pytest
 
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets.transforms.bronze_rows import bronze_frame, payload_frame
-from aqi_assets.transforms.silver_rows import clean_bronze
+from aqi_assets.transforms.fetch_flags import with_fetch_flags
+from aqi_assets.transforms.silver_rows import split_ranked, with_reasons
 from resources.open_meteo.client import DEFAULT_VARIABLES, LocationPayload
 
 DAY = date(2024, 1, 1)
@@ -30,9 +31,16 @@ def _item(server, variables=DEFAULT_VARIABLES) -> dict:
     )
 
 
+def silver_and_rejects(bronze, at: datetime):
+    """What silver_hourly does with Ha Noi's bronze rows: reasons, then the split."""
+    ranked, _ = with_reasons(bronze, ["hanoi"])
+    return split_ranked(ranked, AqiTable.EPA_2024, at)
+
+
 def _bronze(spark, item: dict, batch: str, at: datetime, variables=DEFAULT_VARIABLES):
     payload = LocationPayload("hanoi", DAY, DAY, "http://local/v1/air-quality", json.dumps(item))
-    return bronze_frame(payload_frame(spark, [payload]), at, batch_id=batch, variables=variables)
+    rows = bronze_frame(payload_frame(spark, [payload]), at, batch_id=batch, variables=variables)
+    return with_fetch_flags(rows, at, None)  # as bronze_raw writes them
 
 
 def test_nearly_valid_times_become_rejects_with_a_reason(spark, open_meteo_server) -> None:
@@ -47,7 +55,7 @@ def test_nearly_valid_times_become_rejects_with_a_reason(spark, open_meteo_serve
         "2024-01-01T6:00",
     ]
     assert {r["event_date"] for r in rows} == {DAY}, "unparsed hours stay in their day"
-    silver, rejects = clean_bronze(bronze, ["hanoi"], AqiTable.EPA_2024, LATE)
+    silver, rejects = silver_and_rejects(bronze, LATE)
     assert silver.count() == 22
     assert [r["reason"] for r in rejects.collect()] == ["unparseable_timestamp"] * 2
 
@@ -57,7 +65,7 @@ def test_a_later_invalid_reading_never_supersedes_a_valid_one(spark, open_meteo_
     later = json.loads(json.dumps(valid))
     later["hourly"]["pm2_5"][3] = -5.0
     bronze = _bronze(spark, valid, "b1", EARLY).union(_bronze(spark, later, "b2", LATE))
-    silver, rejects = clean_bronze(bronze, ["hanoi"], AqiTable.EPA_2024, LATE)
+    silver, rejects = silver_and_rejects(bronze, LATE)
     kept = {r["ts_utc"].hour: r for r in silver.collect()}
     assert len(kept) == 24, "every hour kept"
     assert kept[3]["batch_id"] == "b1"

@@ -3,9 +3,8 @@ by order, and answers that lack data."""
 
 from __future__ import annotations
 
-import itertools
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import requests
@@ -17,7 +16,6 @@ from resources.open_meteo.client import (
     OpenMeteoError,
     OpenMeteoResource,
     OpenMeteoResponseError,
-    date_chunks,
 )
 
 FIRST, LAST = date(2024, 1, 1), date(2025, 10, 16)
@@ -54,15 +52,6 @@ def test_100_locations_are_split_into_location_batches(client, open_meteo_server
     result = client.fetch_hourly(grid(100), date(2024, 1, 1), date(2024, 1, 2))
     assert result.api_calls == 2
     assert [i.location_key for i in result.items] == [f"loc{i}" for i in range(100)]
-
-
-def test_date_chunks_cover_each_day_once() -> None:
-    chunks = list(date_chunks(FIRST, LAST, 92))
-    assert chunks[0][0] == FIRST
-    assert chunks[-1][1] == LAST
-    for (_, end), (start, _) in itertools.pairwise(chunks):
-        assert start == end + timedelta(days=1)
-    assert all((end - start).days < 92 for start, end in chunks)
 
 
 def test_items_are_matched_by_order_not_by_snapped_coordinates(client) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi import aqi_reference as ref
@@ -204,28 +202,3 @@ def test_vn_o3_8h_not_used_above_400(spark) -> None:
     df = spark.createDataFrame([(500.0, 401.0)], "o3_1h double, o3_8h double")
     got = df.select(vn_o3_daily_sub_index(F.col("o3_1h"), F.col("o3_8h"))).first()[0]
     assert got == ref.vn_sub_index(Fraction(500), VN_O3_1H) == 225
-
-
-readings = st.one_of(
-    st.decimals(min_value=0, max_value=3000, places=1),
-    st.decimals(min_value=0, max_value=200, places=5),
-).map(float)
-
-
-@settings(
-    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(values=st.lists(readings, min_size=1, max_size=200))
-def test_spark_sub_indices_match_the_reference(spark, values: list[float]) -> None:
-    df = spark.createDataFrame([(v,) for v in values], "c double")
-    columns = [epa_sub_index(F.col("c"), t).alias(f"e{i}") for i, t in enumerate(ALL_EPA)]
-    columns += [vn_sub_index(F.col("c"), t).alias(f"v{i}") for i, t in enumerate(ALL_VN)]
-    rows = df.select("c", *columns).collect()
-    for row in rows:
-        c = ref.exact(row["c"])
-        assert [row[f"e{i}"] for i in range(len(ALL_EPA))] == [
-            ref.epa_sub_index(c, t) for t in ALL_EPA
-        ]
-        assert [row[f"v{i}"] for i in range(len(ALL_VN))] == [
-            ref.vn_sub_index(c, t) for t in ALL_VN
-        ]

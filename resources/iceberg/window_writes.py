@@ -11,7 +11,14 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, StructType
 
-from resources.iceberg.schema_evolution import add_new_columns
+from resources.iceberg.schema_evolution import (
+    ADD_COLUMNS,
+    OPT_IN,
+    REFUSE,
+    SchemaEvolution,
+    add_columns,
+    columns_to_add,
+)
 from resources.spark.pyspark_compat import current_snapshot, is_unpartitioned
 
 # Tables are partitioned by month, so the fanout writer holds at most a file per month in a
@@ -27,7 +34,7 @@ TABLE_PROPERTIES = {
 
 
 class SchemaMismatchError(RuntimeError):
-    """The frame to write does not match the existing table's schema."""
+    """The frame to write does not match the existing table's schema or layout."""
 
 
 @dataclass(frozen=True)
@@ -40,41 +47,82 @@ class WriteResult:
     deleted_records: int
     changed_partitions: int
     total_records: int
+    # Columns this write added to the table (only with schema_evolution: add_columns).
+    added_columns: tuple[str, ...] = ()
 
 
 def _describe(schema: StructType) -> dict[str, DataType]:
     return {field.name: field.dataType for field in schema.fields}
 
 
-def check_schema(table: str, existing: StructType, incoming: StructType) -> None:
-    """Raise SchemaMismatchError naming missing, extra and retyped columns."""
+def schema_differences(existing: StructType, incoming: StructType) -> list[str]:
+    """How `incoming` differs from `existing`, one line per column (empty when they match)."""
     have, want = _describe(existing), _describe(incoming)
-    missing = sorted(set(have) - set(want))
-    extra = sorted(set(want) - set(have))
-    retyped = sorted(
-        f"{name} ({have[name].simpleString()} -> {want[name].simpleString()})"
-        for name in set(have) & set(want)
-        if have[name] != want[name]
+    return [
+        *(f"{name}: in the table, not written" for name in sorted(set(have) - set(want))),
+        *(
+            f"{name} {want[name].simpleString()}: written, not in the table"
+            for name in sorted(set(want) - set(have))
+        ),
+        *(
+            f"{name}: {have[name].simpleString()} in the table, {want[name].simpleString()} written"
+            for name in sorted(set(have) & set(want))
+            if have[name] != want[name]
+        ),
+    ]
+
+
+def check_schema(
+    table: str, existing: StructType, incoming: StructType, evolution: SchemaEvolution = REFUSE
+) -> list[tuple[str, str]]:
+    """The columns to add under `evolution`; SchemaMismatchError naming each other difference.
+
+    The one schema rule of the project: a table keeps the schema it was created with, and a
+    change of what an asset writes is applied deliberately, never as a side effect of a write.
+    """
+    differences = schema_differences(existing, incoming)
+    new = columns_to_add(existing, incoming)
+    if not differences or (evolution == ADD_COLUMNS and len(new) == len(differences)):
+        return new
+    advice = (
+        f"If the change is intended, drop the table (DROP TABLE {table}) and re-materialize its "
+        "partitions (`aqi backfill`), which recreates it with the new schema; otherwise fix the "
+        "asset so it writes the table's columns."
     )
-    if missing or extra or retyped:
-        raise SchemaMismatchError(
-            f"Schema of {table} does not match what the asset produces: missing columns {missing}, "
-            f"new columns {extra}, changed types {retyped}. Evolve the table with ALTER TABLE "
-            f"(or drop it so the next run recreates it and backfill), then re-run."
+    if len(new) == len(differences):
+        advice = (
+            "If the new columns are intended (e.g. a pollutant added to the catalogue), launch the "
+            f"run again with `{OPT_IN}` in its run config: they are added as nullable columns "
+            "and the table's other rows read null there. Otherwise fix the asset."
         )
+    raise SchemaMismatchError(
+        f"{table} does not have the schema its asset writes; nothing was written.\n  "
+        + "\n  ".join(differences)
+        + f"\n{advice}"
+    )
 
 
 def ensure_table(
-    spark: SparkSession, table: str, schema: StructType, partitioned_by: Column | None
-) -> None:
-    """Create the namespace and an empty Iceberg table when missing; check the schema otherwise.
-
-    Columns the frame adds are added to the table first (older rows read them as null).
-    """
+    spark: SparkSession,
+    table: str,
+    schema: StructType,
+    partitioned_by: Column | None,
+    evolution: SchemaEvolution = REFUSE,
+) -> tuple[str, ...]:
+    """Create the namespace and an empty Iceberg table when missing; otherwise check that the
+    table has exactly `schema` (and a partitioning when `partitioned_by` is given), adding the
+    missing columns first under `evolution`. Returns the columns added."""
     if spark.catalog.tableExists(table):
-        add_new_columns(spark, table, schema)
-        check_schema(table, spark.table(table).schema, schema)
-        return
+        new = check_schema(table, spark.table(table).schema, schema, evolution)
+        if partitioned_by is not None and is_unpartitioned(spark, table):
+            # A window is replaced by overwriting whole months: an unpartitioned table would
+            # have Iceberg refuse the delete with a far less helpful message.
+            raise SchemaMismatchError(
+                f"{table} is not partitioned, but windows are written to tables partitioned by "
+                f"month: drop the table (DROP TABLE {table}) and re-materialize its partitions."
+            )
+        add_columns(spark, table, new)
+        return tuple(name for name, _ in new)
     namespace = table.rsplit(".", 1)[0]
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
     writer = spark.createDataFrame([], schema).writeTo(table).using("iceberg")
@@ -83,6 +131,7 @@ def ensure_table(
     if partitioned_by is not None:
         writer = writer.partitionedBy(partitioned_by)
     writer.create()
+    return ()
 
 
 def window_condition(column: str, start: date | datetime, end: date | datetime) -> Column:
@@ -132,7 +181,12 @@ def last_commit(spark: SparkSession, table: str) -> WriteResult:
 
 
 def replace_window(
-    df: DataFrame, table: str, window_column: str, start: date | datetime, end: date | datetime
+    df: DataFrame,
+    table: str,
+    window_column: str,
+    start: date | datetime,
+    end: date | datetime,
+    evolution: SchemaEvolution = REFUSE,
 ) -> WriteResult:
     """Atomically replace every row with `start <= window_column < end` by `df` (one snapshot).
 
@@ -145,7 +199,7 @@ def replace_window(
     duplicate. A failed or killed write leaves the previous snapshot.
     """
     spark = df.sparkSession
-    ensure_table(spark, table, df.schema, F.months(window_column))
+    added = ensure_table(spark, table, df.schema, F.months(window_column), evolution)
     window = window_condition(window_column, start, end)
     guarded = df.withColumn(
         window_column,
@@ -159,9 +213,8 @@ def replace_window(
         ),
     )
     snapshot = current_snapshot(spark, table)
-    unpartitioned = is_unpartitioned(spark, table)  # tables made before month partitions too
     months = whole_months(start, end)
-    rewritten = F.lit(True) if unpartitioned else window_condition(window_column, *months)
+    rewritten = window_condition(window_column, *months)
     options = dict(WRITE_OPTIONS)
     carried: DataFrame | None = None
     carried_seen = Observation()
@@ -171,14 +224,14 @@ def replace_window(
             "validate-from-snapshot-id": str(snapshot.snapshot_id),
             "isolation-level": "serializable",
         }
-        if unpartitioned or months != (start, end):
+        if months != (start, end):
             carried = spark.sql(
                 f"SELECT * FROM {table} VERSION AS OF {snapshot.snapshot_id}"
             ).where(rewritten & ~window)
             # Counted while the write reads them, not by a Spark job of its own.
             counted = carried.observe(carried_seen, F.count(F.lit(1)).alias("rows"))
-            # A snapshot from before a column was added lacks it: its rows carry null.
-            guarded = guarded.unionByName(counted, allowMissingColumns=True)
+            # The snapshot read predates columns this write added: they are null there.
+            guarded = guarded.unionByName(counted, allowMissingColumns=bool(added))
     guarded.writeTo(table).options(**options).overwrite(rewritten)
     carried_rows = _carried_rows(carried, carried_seen)
     result = last_commit(spark, table)
@@ -186,6 +239,7 @@ def replace_window(
         result,
         added_records=result.added_records - carried_rows,
         deleted_records=result.deleted_records - carried_rows,
+        added_columns=added,
     )
 
 
@@ -201,9 +255,9 @@ def _carried_rows(carried: DataFrame | None, seen: Observation) -> int:
     return int(observed) if observed is not None else carried.count()
 
 
-def replace_table(df: DataFrame, table: str) -> WriteResult:
+def replace_table(df: DataFrame, table: str, evolution: SchemaEvolution = REFUSE) -> WriteResult:
     """Atomically replace the whole content of an unpartitioned table (one snapshot)."""
     spark = df.sparkSession
-    ensure_table(spark, table, df.schema, None)
+    added = ensure_table(spark, table, df.schema, None, evolution)
     df.writeTo(table).options(**WRITE_OPTIONS).overwrite(F.lit(True))
-    return last_commit(spark, table)
+    return dataclasses.replace(last_commit(spark, table), added_columns=added)

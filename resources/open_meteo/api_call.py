@@ -25,7 +25,7 @@ from resources.open_meteo.api_limits import (
     turning_window,
     window_of_reason,
 )
-from resources.open_meteo.rate_budget import BudgetLedger
+from resources.open_meteo.rate_budget import DEADLINE_SETTING, BudgetLedger
 
 TRANSIENT_STATUSES = (500, 502, 503, 504)
 TRANSIENT_ERRORS = (
@@ -34,7 +34,6 @@ TRANSIENT_ERRORS = (
     requests.exceptions.Timeout,
 )
 _STANDARD_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
-DEADLINE_SETTING = "AQI_OPEN_METEO_DEADLINE"
 
 
 class OpenMeteoAPIError(OpenMeteoError):
@@ -157,9 +156,13 @@ class ApiCall:
             if turning is not None:
                 self._wait(turning.next_start(now), turning.name)
                 continue
-            admission = self.ledger.try_spend(self.need.weight, now, self.need.reserve)
+            # The clock, not `now`: the ledger reads it once it holds the lock, so a wait for
+            # the lock never leaves the time it counts with behind another process's.
+            admission = self.ledger.try_spend(
+                self.need.weight, self.policy.clock, self.need.reserve
+            )
             if admission.spent:
-                return now
+                return admission.at
             window = admission.blocked_by
             self._wait(admission.resume_at, window.name, admission.used.get(window.name), window)
 
@@ -245,7 +248,7 @@ class ApiCall:
         """A 429: give the weight back, mark the window the reason names, wait it out or fail."""
         now = self.policy.clock()
         name = window_of_reason(reason)
-        self.ledger.refused(self.need.weight, spent_at, name, now)
+        self.ledger.refused(self.need.weight, spent_at, name, self.policy.clock)
         if name is not None and self.limits.get(name) is not None:
             return  # the ledger now blocks that window: _admit waits for it or fails
         if name is None and retry_after is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 from urllib.parse import urlencode
@@ -50,6 +50,9 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://air-quality-api.open-meteo.com"
 API_PATH = "/v1/air-quality"
+# The pollutant catalogue's requested variables (aqi_assets/catalog/pollutants.py): the profile
+# passes them; this default, for a client built directly, is kept equal by a unit test
+# (resources never import aqi_assets).
 DEFAULT_VARIABLES = [
     "pm2_5",
     "pm10",
@@ -84,15 +87,6 @@ class FetchResult:
     fetched_at: datetime | None = None
 
 
-def date_chunks(start: date, end: date, max_days: int) -> Iterator[tuple[date, date]]:
-    """Split the inclusive range start..end into inclusive chunks of at most `max_days` days."""
-    cursor = start
-    while cursor <= end:
-        last = min(end, cursor + timedelta(days=max_days - 1))
-        yield cursor, last
-        cursor = last + timedelta(days=1)
-
-
 def coordinate(value: float) -> str:
     """A coordinate in full, positional (`105.8542`, never `105.854` or `1e-05`)."""
     return format(Decimal(repr(float(value))), "f")
@@ -108,7 +102,8 @@ class OpenMeteoResource(dg.ConfigurableResource):
         default=None, description="API key for the commercial host (AQI_OPEN_METEO_API_KEY)."
     )
     hourly_variables: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_VARIABLES), description="Hourly variables requested."
+        default_factory=lambda: list(DEFAULT_VARIABLES),
+        description="Hourly variables requested (the profile passes the pollutant catalogue's).",
     )
     rate_limits: str | None = Field(
         default=None,
@@ -154,7 +149,13 @@ class OpenMeteoResource(dg.ConfigurableResource):
     def ledger(self) -> BudgetLedger:
         """The budget ledger of this API host."""
         if self._ledger is None:
-            self._ledger = BudgetLedger(self.ledger_path, self.public_base_url, self.limits())
+            # A locked ledger is a budget wait: it may last the request's deadline, no longer.
+            self._ledger = BudgetLedger(
+                self.ledger_path,
+                self.public_base_url,
+                self.limits(),
+                lock_timeout=self.deadline_seconds,
+            )
         return self._ledger
 
     def _http(self) -> requests.Session:
@@ -179,7 +180,7 @@ class OpenMeteoResource(dg.ConfigurableResource):
     def plan(self, locations: Sequence[LocationLike], start: date, end: date) -> FetchPlan:
         """The requests for days start..end (inclusive), placed in the budget's current windows."""
         limits = self.limits()
-        used = None if limits.off else self.ledger().usage(time.time())
+        used = None if limits.off else self.ledger().usage(time.time)
         return plan_fetch(
             locations,
             start,

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
+import dagster as dg
 import requests
 
 META_PATH = "/data/cams_global/static/meta.json"
@@ -33,12 +35,41 @@ def read_model_run(base_url: str, timeout: float = META_TIMEOUT_SECONDS) -> Mode
         if response.status_code != 200:
             return None
         body = response.json()
-        return ModelRun(
+        run = ModelRun(
             initialised_at=datetime.fromtimestamp(int(body["last_run_initialisation_time"]), UTC),
             available_at=datetime.fromtimestamp(int(body["last_run_availability_time"]), UTC),
         )
     except (requests.RequestException, ValueError, KeyError, TypeError, OverflowError):
         return None
+    read_at = answer_instant(response.headers.get("Date"))
+    if run.initialised_at > read_at:
+        # A run from the future would make every day fetched from it final, forever.
+        dg.get_dagster_logger(__name__).warning(
+            f"{META_PATH} announces a model run initialised at "
+            f"{run.initialised_at.isoformat()}, in the future of its answer "
+            f"({read_at.isoformat()}): the run is ignored, treated as unknown."
+        )
+        return None
+    return run
+
+
+class WarningLog(Protocol):
+    """Where a warning goes: a Dagster context's log or a `logging.Logger`."""
+
+    def warning(self, msg: str) -> object: ...
+
+
+def answers_model_run(base_url: str, shown_url: str, log: WarningLog) -> ModelRun | None:
+    """The run the coming answers are at least as new as (read before fetching); None, with one
+    warning naming `shown_url` (the base URL without credentials), when `meta.json` cannot be
+    read."""
+    run = read_model_run(base_url)
+    if run is None:
+        log.warning(
+            f"{shown_url}{META_PATH} cannot be read: model_run_at is null and the fetched days "
+            "count as not final (the hourly refresh keeps yesterday open)."
+        )
+    return run
 
 
 def answer_instant(date_header: str | None) -> datetime:

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
+from resources.iceberg.schema_evolution import REFUSE, SchemaEvolution
 from resources.spark.pyspark_compat import import_short_named_classes
 from resources.spark.run_tags import run_days
 from resources.spark.spark_conf import (
@@ -88,6 +89,12 @@ class SparkIcebergResource(LazyPySparkResource):
         default=True,
         description="Start the driver in the background as the run starts, instead of when a "
         "step first uses Spark.",
+    )
+    schema_evolution: SchemaEvolution = Field(
+        default=REFUSE,
+        description="refuse: a write whose columns differ from its table's fails, naming them. "
+        "add_columns: for this run, columns the asset writes and the table lacks are added "
+        "(nullable) first; other differences still fail.",
     )
     python_archive: str | None = Field(
         default=None,

@@ -10,24 +10,14 @@ window's rows afterwards.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import reduce
+from operator import or_
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from aqi_assets.transforms.aqi.breakpoints import (
-    EPA_CO_8H,
-    EPA_NO2_1H,
-    EPA_O3_8H,
-    EPA_PM10,
-    EPA_SO2_1H,
-    VN_CO,
-    VN_NO2,
-    VN_O3_1H,
-    VN_PM10,
-    VN_PM25,
-    VN_SO2,
-    EpaTable,
-)
+from aqi_assets.catalog.pollutants import SUB_INDEX_POLLUTANTS, Averaging, EpaRule, entry
+from aqi_assets.transforms.aqi.breakpoints import EpaTable, epa_tables, vn_particles, vn_tables
 from aqi_assets.transforms.aqi.nowcast import (
     RAW_COLUMNS,
     over_hours,
@@ -37,8 +27,7 @@ from aqi_assets.transforms.aqi.nowcast import (
 from aqi_assets.transforms.aqi.open_meteo_aqi import with_open_meteo_pm25_aqi
 from aqi_assets.transforms.aqi.rolling import trailing_mean
 from aqi_assets.transforms.aqi.sub_index import (
-    epa_o3_sub_index,
-    epa_so2_sub_index,
+    epa_hourly_then_24h_sub_index,
     epa_sub_index,
     epa_truncated,
     vn_sub_index,
@@ -46,23 +35,29 @@ from aqi_assets.transforms.aqi.sub_index import (
 
 # The longest average (24 h) needs the 23 hours before a window's first hour.
 LOOKBACK_HOURS = 23
-POLLUTANTS = ("pm25", "pm10", "o3", "no2", "so2", "co")
+# The catalogue's pollutants with both sub-indices, in tie order.
+POLLUTANTS = SUB_INDEX_POLLUTANTS
 INDEX_COLUMNS = ("aqi_overall", "dominant_pollutant", "vn_aqi", "vn_dominant_pollutant")
 
 
+def average_column(pollutant: str, averaging: Averaging) -> str:
+    """The column of a pollutant's trailing average (`o3_8h`); the hour's own for 1 hour."""
+    return pollutant if averaging is Averaging.HOUR_1 else f"{pollutant}_{averaging.value}"
+
+
 def with_averages(df: DataFrame) -> DataFrame:
-    """Add the averages the tables use: 24-h PM and SO2, 8-h O3 and CO, and the untruncated
-    NowCasts unless `df` holds them (silver stores them)."""
+    """Add the averages the tables use (24-h PM and SO2, 8-h O3 and CO: every period over an
+    hour of the catalogue), and the untruncated NowCasts unless `df` holds them (silver
+    stores them)."""
+    averages = [
+        trailing_mean(p, a.hours).alias(average_column(p, a))
+        for p in POLLUTANTS
+        for a in entry(p).averaging_periods
+        if a is not Averaging.HOUR_1
+    ]
 
     def build(hours: DataFrame) -> DataFrame:
-        averaged = hours.select(
-            "*",
-            trailing_mean("pm25", 24).alias("pm25_24h"),
-            trailing_mean("pm10", 24).alias("pm10_24h"),
-            trailing_mean("so2", 24).alias("so2_24h"),
-            trailing_mean("o3", 8).alias("o3_8h"),
-            trailing_mean("co", 8).alias("co_8h"),
-        )
+        averaged = hours.select("*", *averages)
         for value, raw in zip(("pm25", "pm10"), RAW_COLUMNS, strict=True):
             if raw not in averaged.columns:
                 averaged = with_nowcast(averaged, value, raw)
@@ -71,24 +66,38 @@ def with_averages(df: DataFrame) -> DataFrame:
     return over_hours(df, build)
 
 
+def _on_average(pollutant: str, table: EpaTable) -> Column:
+    """The table's sub-index of the average it is defined on (means marked computed)."""
+    column = average_column(pollutant, table.averaging)
+    return epa_sub_index(F.col(column), table, computed=column != pollutant)
+
+
+def epa_index(pollutant: str, pm25_table: EpaTable) -> Column:
+    """A pollutant's EPA sub-index: its tables combined by its catalogue entry's rule."""
+    tables = epa_tables(pollutant, pm25_table)
+    if entry(pollutant).epa_rule is EpaRule.HOURLY_THEN_24H:
+        hourly, daily = tables
+        mean = F.col(average_column(pollutant, daily.averaging))
+        return epa_hourly_then_24h_sub_index(F.col(pollutant), mean, hourly, daily)
+    indices = [_on_average(pollutant, t) for t in tables]
+    return indices[0] if len(indices) == 1 else F.greatest(*indices)
+
+
+def vn_index(pollutant: str) -> Column:
+    """A pollutant's hourly VN_AQI sub-index (Decision 1459 §2.2.1): gases on the hour's value,
+    particles (a 24-hour table) on the untruncated NowCast."""
+    table = vn_tables(pollutant)[0]
+    if table.averaging is Averaging.HOUR_1:
+        return vn_sub_index(F.col(pollutant), table)
+    return vn_sub_index(F.col(f"nowcast_{pollutant}_raw"), table, computed=True)
+
+
 def with_sub_indices(df: DataFrame, pm25_table: EpaTable) -> DataFrame:
     """Add epa_<p> and vn_<p> for each pollutant (expects `with_averages`' columns)."""
-    c = F.col
     return df.select(
         "*",
-        epa_sub_index(c("pm25_24h"), pm25_table, computed=True).alias("epa_pm25"),
-        epa_sub_index(c("pm10_24h"), EPA_PM10, computed=True).alias("epa_pm10"),
-        epa_o3_sub_index(c("o3"), c("o3_8h")).alias("epa_o3"),
-        epa_sub_index(c("no2"), EPA_NO2_1H).alias("epa_no2"),
-        epa_so2_sub_index(c("so2"), c("so2_24h")).alias("epa_so2"),
-        epa_sub_index(c("co_8h"), EPA_CO_8H, computed=True).alias("epa_co"),
-        # VN_AQI hourly (Decision 1459 §2.2.1): PM from the untruncated NowCast, gases 1-hour.
-        vn_sub_index(c("nowcast_pm25_raw"), VN_PM25, computed=True).alias("vn_pm25"),
-        vn_sub_index(c("nowcast_pm10_raw"), VN_PM10, computed=True).alias("vn_pm10"),
-        vn_sub_index(c("o3"), VN_O3_1H).alias("vn_o3"),
-        vn_sub_index(c("no2"), VN_NO2).alias("vn_no2"),
-        vn_sub_index(c("so2"), VN_SO2).alias("vn_so2"),
-        vn_sub_index(c("co"), VN_CO).alias("vn_co"),
+        *[epa_index(p, pm25_table).alias(f"epa_{p}") for p in POLLUTANTS],
+        *[vn_index(p).alias(f"vn_{p}") for p in POLLUTANTS],
     )
 
 
@@ -98,23 +107,19 @@ def indexed_hours(silver: DataFrame, pm25_table: EpaTable) -> DataFrame:
 
 
 def _epa_tables(pm25_table: EpaTable) -> dict[str, tuple[str, EpaTable]]:
-    """Each pollutant's EPA table and the column holding the concentration it is defined on."""
-    return {
-        "pm25": ("pm25_24h", pm25_table),
-        "pm10": ("pm10_24h", EPA_PM10),
-        "o3": ("o3_8h", EPA_O3_8H),
-        "no2": ("no2", EPA_NO2_1H),
-        "so2": ("so2", EPA_SO2_1H),
-        "co": ("co_8h", EPA_CO_8H),
-    }
+    """Each pollutant's reported EPA table and the column holding the concentration it is
+    defined on."""
+    reported = {p: epa_tables(p, pm25_table)[0] for p in POLLUTANTS}
+    return {p: (average_column(p, t.averaging), t) for p, t in reported.items()}
 
 
 # What `pollutant_rows` reads beside the hour's keys and concentrations.
 POLLUTANT_ROW_INPUTS = (
-    "pm25_24h",
-    "pm10_24h",
-    "o3_8h",
-    "co_8h",
+    *(
+        average_column(p, entry(p).epa_averaging[0])
+        for p in POLLUTANTS
+        if entry(p).epa_averaging[0] is not Averaging.HOUR_1
+    ),
     *(f"epa_{p}" for p in POLLUTANTS),
     *(f"vn_{p}" for p in POLLUTANTS),
 )
@@ -167,7 +172,7 @@ def with_overall_indices(indexed: DataFrame) -> DataFrame:
     """
     epa, epa_dominant = _largest("epa_")
     vn, vn_dominant = _largest("vn_")
-    has_pm = F.col("vn_pm25").isNotNull() | F.col("vn_pm10").isNotNull()
+    has_pm = reduce(or_, [F.col(f"vn_{p}").isNotNull() for p in vn_particles(POLLUTANTS)])
     return indexed.select(
         "*",
         epa.alias("aqi_overall"),

@@ -8,10 +8,11 @@ A double is taken as the decimal it prints as (`repr`), as the Spark side does.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
+from aqi_assets.catalog.pollutants import Averaging, EpaRule, entry
 from aqi_assets.transforms.aqi.breakpoints import (
     EPA_O3_1H,
     EPA_O3_8H,
@@ -19,6 +20,7 @@ from aqi_assets.transforms.aqi.breakpoints import (
     EPA_SO2_24H,
     EpaTable,
     VnTable,
+    epa_tables,
 )
 
 MAX_INDEX = 500
@@ -57,15 +59,40 @@ def epa_o3_sub_index(o3_1h_ug: Fraction | None, o3_8h_ug: Fraction | None) -> in
     return max(present) if present else None
 
 
+def epa_hourly_then_24h_sub_index(
+    value_1h_ug: Fraction | None, mean_24h_ug: Fraction | None, hourly: EpaTable, daily: EpaTable
+) -> int | None:
+    """The 1-hour table's index up to its top, else the 24-hour mean's, at least that top."""
+    if value_1h_ug is None or value_1h_ug < 0:
+        return None
+    by_hour = epa_sub_index(value_1h_ug, hourly)
+    if by_hour is not None:
+        return by_hour
+    by_day = epa_sub_index(mean_24h_ug, daily)
+    return by_day if by_day is not None else hourly.bands[-1][3]
+
+
 def epa_so2_sub_index(so2_1h_ug: Fraction | None, so2_24h_ug: Fraction | None) -> int | None:
     """1-hour SO2 up to 200, else the 24-hour mean's index, at least 200."""
-    if so2_1h_ug is None or so2_1h_ug < 0:
-        return None
-    hourly = epa_sub_index(so2_1h_ug, EPA_SO2_1H)
-    if hourly is not None:
-        return hourly
-    daily = epa_sub_index(so2_24h_ug, EPA_SO2_24H)
-    return daily if daily is not None else 200
+    return epa_hourly_then_24h_sub_index(so2_1h_ug, so2_24h_ug, EPA_SO2_1H, EPA_SO2_24H)
+
+
+def epa_index(
+    pollutant: str,
+    averages: Mapping[Averaging, Fraction | None],
+    pm25_table: EpaTable | None = None,
+) -> int | None:
+    """Any catalogue pollutant's EPA sub-index from its averages (µg/m³, by period), its tables
+    combined by its entry's rule (O3: the larger of 8-hour and 1-hour)."""
+    tables = epa_tables(pollutant, pm25_table)
+    if entry(pollutant).epa_rule is EpaRule.HOURLY_THEN_24H:
+        hourly, daily = tables
+        return epa_hourly_then_24h_sub_index(
+            averages.get(hourly.averaging), averages.get(daily.averaging), hourly, daily
+        )
+    found = [epa_sub_index(averages.get(t.averaging), t) for t in tables]
+    present = [i for i in found if i is not None]
+    return max(present) if present else None
 
 
 def vn_sub_index(concentration_ug: Fraction | None, table: VnTable) -> int | None:

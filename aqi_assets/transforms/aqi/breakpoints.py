@@ -15,29 +15,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
 
+from aqi_assets.catalog.pollutants import (
+    CATALOGUE,
+    SUB_INDEX_POLLUTANTS,
+    Averaging,
+    Catalogue,
+    entry,
+    molar_factors,
+)
 from aqi_assets.transforms.aqi.epa_pm25 import BREAKPOINTS as PM25_BREAKPOINTS
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 
-# µg/m³ per ppb at 25 °C and 1 atm (molar mass / 24.45 L/mol), the factors Open-Meteo's own
-# US AQI uses (open-meteo Sources/App/Cams/CamsReader.swift) and the SPEC §9 lists; CO's 1.145
-# is 28.01 / 24.45 (Open-Meteo rounds it to 1.15).
-UG_PER_PPB: dict[str, Fraction] = {
-    "o3": Fraction("1.96"),
-    "no2": Fraction("1.88"),
-    "so2": Fraction("2.62"),
-    "co": Fraction("1.145"),
-}
-
-
-class Averaging(StrEnum):
-    """Averaging period a breakpoint table applies to."""
-
-    HOUR_1 = "1h"
-    HOUR_8 = "8h"
-    HOUR_24 = "24h"
+# µg/m³ per ppb at 25 °C and 1 atm, from the pollutant catalogue (open-meteo
+# Sources/App/Cams/CamsReader.swift uses the same factors; SPEC §9 lists them).
+UG_PER_PPB: dict[str, Fraction] = molar_factors()
 
 
 @dataclass(frozen=True)
@@ -217,9 +210,41 @@ VN_SO2 = VnTable("so2", Averaging.HOUR_1, (0, 125, 350, 550, 800, 1600, 2100, 26
 VN_NO2 = VnTable("no2", Averaging.HOUR_1, (0, 100, 200, 700, 1200, 2350, 3100, 3850))
 VN_PM10 = VnTable("pm10", Averaging.HOUR_24, (0, 50, 150, 250, 350, 420, 500, 600))
 VN_PM25 = VnTable("pm25", Averaging.HOUR_24, (0, 25, 50, 80, 150, 250, 350, 500))
+# Every table of a pollutant, whatever its averaging: `epa_tables` / `vn_tables` pick from here.
+VN_ALL_TABLES: tuple[VnTable, ...] = (VN_O3_1H, VN_O3_8H, VN_CO, VN_SO2, VN_NO2, VN_PM10, VN_PM25)
+# The hourly index's table of each pollutant.
 VN_TABLES: dict[str, VnTable] = {
     t.pollutant: t for t in (VN_O3_1H, VN_CO, VN_SO2, VN_NO2, VN_PM10, VN_PM25)
 }
+
+
+def epa_tables(
+    pollutant: str,
+    pm25_table: EpaTable | None = None,
+    catalogue: Catalogue = CATALOGUE,
+    tables: tuple[EpaTable, ...] = EPA_TABLES,
+) -> tuple[EpaTable, ...]:
+    """The pollutant's EPA tables in its catalogue entry's order (the reported one first);
+    `pm25_table` replaces the default table of its pollutant (the configured revision)."""
+    candidates = (*tables, pm25_table) if pm25_table else tables
+    chosen = {t.averaging: t for t in candidates if t.pollutant == pollutant}
+    return tuple(chosen[a] for a in entry(pollutant, catalogue).epa_averaging)
+
+
+def vn_tables(
+    pollutant: str, catalogue: Catalogue = CATALOGUE, tables: tuple[VnTable, ...] | None = None
+) -> tuple[VnTable, ...]:
+    """The pollutant's VN_AQI tables in its catalogue entry's order (the hourly one first)."""
+    candidates = VN_ALL_TABLES if tables is None else tables
+    chosen = {t.averaging: t for t in candidates if t.pollutant == pollutant}
+    return tuple(chosen[a] for a in entry(pollutant, catalogue).vn_averaging)
+
+
+def vn_particles(pollutants: tuple[str, ...] = SUB_INDEX_POLLUTANTS) -> tuple[str, ...]:
+    """The pollutants VN_AQI needs one of (Decision 1459 §2.1 b: PM2.5 or PM10): those whose
+    hourly index is on their 24-hour table (through the NowCast)."""
+    return tuple(p for p in pollutants if vn_tables(p)[0].averaging is Averaging.HOUR_24)
+
 
 # Decision 1459/QĐ-TCMT, Bảng 1.
 VN_CATEGORIES: tuple[tuple[str, int, int], ...] = (

@@ -79,11 +79,20 @@ def epa_o3_sub_index(o3_1h_ug: Column, o3_8h_ug: Column) -> Column:
     )
 
 
+def epa_hourly_then_24h_sub_index(
+    value_1h_ug: Column, mean_24h_ug: Column, hourly: EpaTable, daily: EpaTable
+) -> Column:
+    """The 1-hour table's index up to its top; above it the 24-hour mean's, at least the index
+    the 1-hour table stops at (`EpaRule.HOURLY_THEN_24H`)."""
+    top = hourly.bands[-1][3]
+    by_hour = epa_sub_index(value_1h_ug, hourly)
+    by_day = epa_sub_index(mean_24h_ug, daily, computed=True)
+    return F.when(~_invalid(value_1h_ug), F.coalesce(by_hour, by_day, F.lit(top)))
+
+
 def epa_so2_sub_index(so2_1h_ug: Column, so2_24h_ug: Column) -> Column:
     """SO2: the 1-hour index up to 200; above 304 ppb the 24-hour mean's (at least 200)."""
-    hourly = epa_sub_index(so2_1h_ug, EPA_SO2_1H)
-    daily = epa_sub_index(so2_24h_ug, EPA_SO2_24H, computed=True)
-    return F.when(~_invalid(so2_1h_ug), F.coalesce(hourly, daily, F.lit(200)))
+    return epa_hourly_then_24h_sub_index(so2_1h_ug, so2_24h_ug, EPA_SO2_1H, EPA_SO2_24H)
 
 
 def vn_sub_index(value_ug: Column, table: VnTable, computed: bool = False) -> Column:
