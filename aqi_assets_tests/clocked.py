@@ -11,7 +11,7 @@ import pytest
 from aqi_assets.catalog.registry import TableSpec
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from resources.open_meteo.client import OpenMeteoResource
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 
 BEFORE_RUN = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # the 12Z run of the 9th is the latest
 AFTER_RUN = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # the 00Z run of the 10th is out
@@ -43,7 +43,7 @@ def clocked(pipeline_resources, tmp_path: Path):
     with LocalOpenMeteo(now=BEFORE_RUN) as server:
         resources = {
             **pipeline_resources,
-            "open_meteo": OpenMeteoResource(base_url=server.base_url, backoff_factor=0.01),
+            "open_meteo": open_meteo_client(base_url=server.base_url, backoff_factor=0.01),
             "pipeline": PipelineConfig(locations_path=str(path)),
         }
         yield server, resources

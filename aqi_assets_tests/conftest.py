@@ -18,8 +18,8 @@ from aqi_assets.dev.dagster_dev import DagsterDev
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.orchestration.automation import with_automation
 from aqi_assets.orchestration.partitions import daily_partitions
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.iceberg.lakehouse_reader import LakehouseReader
-from resources.open_meteo.client import OpenMeteoResource
 from resources.spark.spark_resource import SparkIcebergResource
 
 pytest_plugins = ["aqi_assets_tests.postgres_server", "aqi_assets_tests.yarn_cluster"]
@@ -27,11 +27,19 @@ _catalog_ids = itertools.count()
 UNIT_TESTS = Path(__file__).with_name("unit")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier.
+
+    The 48-hour simulation runs only when a marker expression names it (`-m simulation`).
+    """
     for item in items:
         if UNIT_TESTS in Path(item.path).parents:
             item.add_marker(pytest.mark.unit)
+    if "simulation" not in (config.option.markexpr or ""):
+        skipped = [item for item in items if item.get_closest_marker("simulation")]
+        if skipped:
+            config.hook.pytest_deselected(items=skipped)
+            items[:] = [item for item in items if not item.get_closest_marker("simulation")]
 
 
 def make_spark_resource(
@@ -88,7 +96,7 @@ def pipeline_resources(
     open_meteo_server.clear_faults()
     return {
         "spark": spark_resource,
-        "open_meteo": OpenMeteoResource(base_url=open_meteo_server.base_url, backoff_factor=0.01),
+        "open_meteo": open_meteo_client(base_url=open_meteo_server.base_url, backoff_factor=0.01),
         "lakehouse": LakehouseReader(warehouse=warehouse.as_uri()),
         "pipeline": PipelineConfig(),
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.config.reference import load_locations
 from aqi_assets.transforms.aqi.epa_pm25 import BREAKPOINTS, AqiTable
 from resources.open_meteo.client import OpenMeteoResource
@@ -25,9 +26,9 @@ def _aqi_sql(column: str) -> str:
 
 def raw_table(base_url: str, locations_path: Path, first: date, last: date) -> tuple[pa.Table, int]:
     """The hourly rows of every location, fetched with the project's client."""
-    fetched = OpenMeteoResource(base_url=base_url).fetch_hourly(
-        load_locations(locations_path), first, last
-    )
+    fetched = OpenMeteoResource(
+        base_url=base_url, hourly_variables=list(REQUESTED_VARIABLES)
+    ).fetch_hourly(load_locations(locations_path), first, last)
     columns: dict[str, list] = {"location_key": [], "time": [], "pm2_5": []}
     for item in fetched.items:
         hourly = item.payload["hourly"]

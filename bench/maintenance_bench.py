@@ -22,6 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.catalog.registry import (
     FACT_HOURLY,
     PARTITIONED_ASSETS,
@@ -80,7 +81,9 @@ def build(server: LocalOpenMeteo, warehouse: Path, days: int) -> dict[str, objec
     """Resources on `warehouse`, and the whole graph materialized for `days` days."""
     resources = {
         "spark": SparkIcebergResource(warehouse=warehouse.as_uri(), ui_enabled=False),
-        "open_meteo": OpenMeteoResource(base_url=server.base_url),
+        "open_meteo": OpenMeteoResource(
+            base_url=server.base_url, hourly_variables=list(REQUESTED_VARIABLES)
+        ),
         "lakehouse": LakehouseReader(warehouse=warehouse.as_uri()),
         "pipeline": PipelineConfig(),
     }

@@ -28,6 +28,7 @@ import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 
 from aqi_assets.catalog import registry
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.dev.local_open_meteo import pm25_series
 from aqi_assets.report.asset import AIR_QUALITY_REPORT, ReportConfig, air_quality_report
@@ -64,7 +65,9 @@ def real_warehouse(scratch: Path) -> Path:
     with LocalOpenMeteo() as server:
         resources = {
             "spark": make_spark_resource(warehouse),
-            "open_meteo": OpenMeteoResource(base_url=server.base_url),
+            "open_meteo": OpenMeteoResource(
+                base_url=server.base_url, hourly_variables=list(REQUESTED_VARIABLES)
+            ),
             "lakehouse": LakehouseReader(warehouse=warehouse.as_uri()),
             "pipeline": PipelineConfig(),
         }

@@ -91,6 +91,8 @@ DIM_LOCATION = TableSpec(
     keys=("location_key",),
     pool="iceberg_dim_location",
     refresh=Refresh.REFERENCE,
+    # Rebuilt by every hourly refresh: one snapshot an hour unless maintenance expires them.
+    maintained=True,
 )
 DIM_POLLUTANT = TableSpec(
     asset="dim_pollutant",
@@ -99,6 +101,8 @@ DIM_POLLUTANT = TableSpec(
     keys=("pollutant_key",),
     pool="iceberg_dim_pollutant",
     refresh=Refresh.REFERENCE,
+    # Rebuilt by every hourly refresh: one snapshot an hour unless maintenance expires them.
+    maintained=True,
 )
 DIM_TIME = TableSpec(
     asset="dim_time",
@@ -107,6 +111,8 @@ DIM_TIME = TableSpec(
     keys=("time_key",),
     pool="iceberg_dim_time",
     refresh=Refresh.REFERENCE,
+    # Rebuilt by every hourly refresh: one snapshot an hour unless maintenance expires them.
+    maintained=True,
 )
 DIM_DATE = TableSpec(
     asset="dim_date",

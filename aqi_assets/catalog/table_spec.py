@@ -20,11 +20,11 @@ class Layer(StrEnum):
 class Refresh(StrEnum):
     """How the hourly automation keeps a table current."""
 
-    INGEST = "ingest"  # re-fetched from the API on the hourly cron
-    DOWNSTREAM = "downstream"  # rebuilt after its upstream updated
-    REFERENCE = "reference"  # rebuilt daily from the reference files, or when missing
-    CALENDAR = "calendar"  # built once for each new day, when its partition is missing
-    FORECAST = "forecast"  # re-fetched whole with every hourly ingest, beside today's partition
+    INGEST = "ingest"  # re-fetched from the API by each hourly refresh run
+    DOWNSTREAM = "downstream"  # rebuilt by the refresh run, or after a late upstream update
+    REFERENCE = "reference"  # rebuilt from the reference files by each refresh run
+    CALENDAR = "calendar"  # built by each refresh run for its days
+    FORECAST = "forecast"  # re-fetched whole by the refresh run ending today
 
 
 class Check(StrEnum):

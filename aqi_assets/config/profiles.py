@@ -14,6 +14,10 @@ from resources.open_meteo.client import OpenMeteoResource
 from resources.spark.spark_resource import SparkIcebergResource
 
 API_KEY_ENV = "AQI_OPEN_METEO_API_KEY"
+# Settings that may carry credentials reach the resources as dg.EnvVar: the UI's resource config
+# shows the variable's name, and the run reads the value from its environment.
+CATALOG_URI_ENV = "AQI_CATALOG_URI"
+SPARK_CONF_ENV = "AQI_SPARK_CONF"
 
 
 def spark_resource(settings: Settings) -> SparkIcebergResource:
@@ -23,11 +27,11 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "master": settings.spark_master,
         "warehouse": settings.warehouse,
         "catalog_type": settings.catalog_type,
-        "catalog_uri": settings.catalog_uri,
+        "catalog_uri": dg.EnvVar(CATALOG_URI_ENV) if settings.catalog_uri else None,
         "iceberg_jar": settings.iceberg_jar,
         "iceberg_packages": settings.iceberg_packages,
         "ui_enabled": settings.spark_ui,
-        "spark_config": settings.spark_conf,
+        "spark_config_json": dg.EnvVar(SPARK_CONF_ENV) if settings.spark_conf else None,
         "class_archive": settings.jvm_archive,
         "short_run_max_days": settings.short_run_max_days,
     }

@@ -199,12 +199,13 @@ def _open_meteo_url(env: dict[str, str]) -> str:
     url = env.get("AQI_OPEN_METEO_URL", DEFAULT_OPEN_METEO_URL).rstrip("/")
     if urlparse(url).scheme not in ("http", "https"):
         raise SettingsError(f"AQI_OPEN_METEO_URL={public_url(url)!r} must be an http(s) URL.")
-    if "?" in url or "#" in url:
-        # It would come before the API path (`…?apikey=abc/v1/air-quality`); never shown.
+    if "?" in url or "#" in url or "@" in urlparse(url).netloc:
+        # A query would come before the API path (`…?apikey=abc/v1/air-quality`); credentials
+        # would show in the UI's resource config, the key variable never does. Never shown.
         base = public_url(url.split("?")[0].split("#")[0]).rstrip("/")
         raise SettingsError(
-            f"AQI_OPEN_METEO_URL has a query string or fragment: write the base URL alone "
-            f"({base}) and put the API key in AQI_OPEN_METEO_API_KEY."
+            f"AQI_OPEN_METEO_URL has credentials (user:…@), a query string or a fragment: write "
+            f"the base URL alone ({base}) and put the API key in AQI_OPEN_METEO_API_KEY."
         )
     return url
 

@@ -17,6 +17,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
 from aqi_assets.config.settings import Settings, load_settings
 from resources.spark.jvm_archive import ARCHIVE_PREFIX, build_archive
 
@@ -55,7 +56,9 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
                 ui_enabled=False,
                 spark_config={DRIVER_JAVA_OPTIONS: java_option},
             ),
-            "open_meteo": OpenMeteoResource(base_url=server.base_url),
+            "open_meteo": OpenMeteoResource(
+                base_url=server.base_url, hourly_variables=list(REQUESTED_VARIABLES)
+            ),
             "lakehouse": LakehouseReader(warehouse=warehouse),
             "pipeline": PipelineConfig(),
         }

@@ -45,6 +45,9 @@ FAULT_KINDS = {
     "wrong_length",
     "empty_hourly",
     "hang",
+    "echo_query",
+    "drip",
+    "oversized",
     *ANSWER_FAULTS,
 }
 
@@ -225,7 +228,9 @@ class LocalOpenMeteo:
 
         Kinds: {"kind": "status", "status": 429, "retry_after": 1}, {"kind": "delay", "seconds": 2},
         {"kind": "reset"}, {"kind": "malformed_json"}, {"kind": "wrong_length"}, {"kind": "empty_hourly"},
-        {"kind": "hang", "seconds": 30} (accept the connection, never answer).
+        {"kind": "hang", "seconds": 30} (accept the connection, never answer),
+        {"kind": "echo_query", "status": 403} (an HTML page listing the query, API key included),
+        {"kind": "drip", "every": 1.0, "bytes": 12} (12 bytes a second apart, then the rest), {"kind": "oversized", "bytes": N}.
         """
         unknown = [f for f in faults if f.get("kind") not in FAULT_KINDS]
         if unknown:
@@ -368,11 +373,15 @@ class OpenMeteoHandler(BaseHTTPRequestHandler):
             hang(reply.hang_seconds)
             return
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", **reply.headers}
         self.send_header("Content-Length", str(len(reply.body)))
-        for key, val in reply.headers.items():
+        for key, val in headers.items():
             self.send_header(key, val)
         self.end_headers()
+        if reply.ending == "drip":
+            drip(self.wfile, reply.body, reply.hang_seconds, reply.slow)
+            self.close_connection = True
+            return
         if reply.ending == "reset":
             self.wfile.write(reply.body[: len(reply.body) // 2])
             self.wfile.flush()
@@ -405,6 +414,19 @@ class OpenMeteoHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self.api.clear_faults()
         return self._write(json_reply(200, {"ok": True}))
+
+
+def drip(out: Any, body: bytes, every: float, slow: int) -> None:
+    """Write `body`'s first `slow` bytes one every `every` seconds, then the rest at once."""
+    try:
+        for index in range(min(slow, len(body))):
+            out.write(body[index : index + 1])
+            out.flush()
+            time.sleep(every)
+        out.write(body[slow:])
+        out.flush()
+    except OSError:
+        return  # the client hung up, as it should at its deadline
 
 
 def _handler_for(server: LocalOpenMeteo) -> type[BaseHTTPRequestHandler]:

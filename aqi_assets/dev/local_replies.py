@@ -32,9 +32,11 @@ class Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
-    # "complete", "reset" (cut mid-body) or "hang" (accept and never answer)
+    # "complete", "reset" (cut mid-body), "hang" (accept and never answer) or "drip" (the
+    # body one byte every `hang_seconds`)
     ending: str = "complete"
     hang_seconds: float = 0.0
+    slow: int = 0
 
 
 def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
@@ -57,11 +59,20 @@ class AirQualityServer(Protocol):
     def answer(self, query: dict[str, str]) -> Any: ...
 
 
-def before_answer(fault: dict[str, Any] | None) -> Reply | None:
-    """A fault that replaces the answer (status, hang), after any delay it asks for."""
+def echo_page(status: int, query: dict[str, str]) -> Reply:
+    """A proxy's HTML error page listing the request's parameters, the API key among them."""
+    listed = "".join(f"<li>{k}={v}</li>" for k, v in sorted(query.items()))
+    page = f"<html><h1>{status} Denied by proxy</h1><ul>{listed}</ul></html>"
+    return Reply(status, page.encode(), {"Content-Type": "text/html"})
+
+
+def before_answer(fault: dict[str, Any] | None, query: dict[str, str]) -> Reply | None:
+    """A fault that replaces the answer (status, hang, echo), after any delay it asks for."""
     if not fault:
         return None
     kind = fault["kind"]
+    if kind == "echo_query":
+        return echo_page(int(fault.get("status", 403)), query)
     if kind == "status":
         retry_after = fault.get("retry_after")
         headers = {"Retry-After": str(retry_after)} if retry_after else None
@@ -97,6 +108,13 @@ def spoiled(body: Any, fault: dict[str, Any] | None) -> Reply:
         body = spoil(body, fault)
     if kind == "reset":
         return Reply(200, orjson.dumps(body), ending="reset")
+    if kind == "drip":
+        text = orjson.dumps(body)
+        # The first `bytes` a byte every `every` seconds, then the rest (tests end either way).
+        slow = int(fault.get("bytes", 12))
+        return Reply(200, text, ending="drip", hang_seconds=fault.get("every", 1.0), slow=slow)
+    if kind == "oversized":  # valid JSON, padded with `bytes` of whitespace
+        return Reply(200, orjson.dumps(body) + b" " * int(fault.get("bytes", 1 << 20)))
     return json_reply(200, body)
 
 
@@ -104,7 +122,7 @@ def air_quality_reply(server: AirQualityServer, query: dict[str, str]) -> Reply:
     """The reply to `GET /v1/air-quality?query`: faults first, then the limiter, then the data."""
     fault = server.next_fault()
     server.log_request(query)
-    early = before_answer(fault)
+    early = before_answer(fault, query)
     if early:
         return early
     refusal = server.limiter.refusal()

@@ -24,7 +24,7 @@ import pyspark
 import requests
 
 from aqi_assets.dev.minicluster_build import JVM_OPTIONS, MiniClusterError, build, java_home
-from resources.spark.spark_conf import shipped_iceberg_jar
+from resources.spark.spark_conf import pinned_iceberg_jar
 
 
 def _properties(path: Path) -> dict[str, str]:
@@ -91,7 +91,7 @@ class MiniCluster:
             "AQI_MIN_EXECUTORS": "1",
             "AQI_MAX_EXECUTORS": "1",
             "AQI_SHUFFLE_PARTITIONS": "2",
-            "AQI_ICEBERG_JAR": f"local:{shipped_iceberg_jar()}",
+            "AQI_ICEBERG_JAR": f"local:{pinned_iceberg_jar()}",
             "AQI_SPARK_CONF": json.dumps(spark_conf),
             "PYSPARK_PYTHON": sys.executable,
         }

@@ -62,6 +62,8 @@ def build_local_days(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         )
         df = local_daily(hours, zones, AqiTable(pipeline.aqi_breakpoints), first, stop)
         audit = Audit(CheckInputs(dimension=dimensions(spark, start, end)))
-        return publish_window(spark, FACT_CITY_DAILY_LOCAL, df, first, stop, audit=audit)
+        return publish_window(
+            spark, FACT_CITY_DAILY_LOCAL, df, first, stop, audit=audit, context=context
+        )
 
     return fact_city_daily_local

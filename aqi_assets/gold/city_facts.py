@@ -51,7 +51,9 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
             CheckInputs(dimension=dimensions(spark, start, end), silver_hours=past_hours(silver))
         )
         df = city_daily(hourly, AqiTable(pipeline.aqi_breakpoints), day_finality(silver))
-        return publish_window(spark, FACT_CITY_DAILY, df, start.date(), end.date(), audit=audit)
+        return publish_window(
+            spark, FACT_CITY_DAILY, df, start.date(), end.date(), audit=audit, context=context
+        )
 
     @dg.asset(
         deps=[FACT_HOURLY.key, DIM_LOCATION.key],
@@ -91,6 +93,7 @@ def build_facts(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefini
                 plan.write_start,
                 plan.write_end,
                 audit=audit,
+                context=context,
                 aqi_threshold=pipeline.episode_threshold,
                 min_hours=pipeline.episode_min_hours,
                 hours_read_since=plan.read_since.isoformat(),

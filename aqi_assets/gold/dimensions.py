@@ -51,6 +51,6 @@ def build_dim_date(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefiniti
         window = context.partition_time_window
         start, end = window.start.date(), window.end.date()
         df = dims.dim_date(spark.spark_session, start, end)
-        return publish_window(spark, DIM_DATE, df, start, end)
+        return publish_window(spark, DIM_DATE, df, start, end, context=context)
 
     return dim_date

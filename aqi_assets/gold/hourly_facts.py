@@ -28,7 +28,8 @@ from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.gold.fact_inputs import dimensions, read
 from aqi_assets.quality import blocking_checks
 from aqi_assets.quality.declared_checks import CheckInputs
-from aqi_assets.quality.publish import Audit, gated, publish_window
+from aqi_assets.quality.publish import Audit, gated
+from aqi_assets.quality.step_writes import Pending, publish_together
 from aqi_assets.transforms.aqi.agency import (
     INDEX_COLUMNS,
     LOOKBACK_HOURS,
@@ -108,10 +109,10 @@ def hourly_frame(
     return indexed.select(*FACT_HOURLY_COLUMNS, "is_forecast", *POLLUTANT_ROW_INPUTS)
 
 
-def publish_pollutant_rows(
+def pending_pollutant_rows(
     spark: SparkIcebergResource, hours: DataFrame, start: datetime, end: datetime, aqi: AqiTable
-) -> dg.MaterializeResult:
-    """Write `hours` (from `hourly_frame`, cached) as one row per pollutant, behind its checks."""
+) -> Pending:
+    """`hours` (from `hourly_frame`, cached) as one row per pollutant, with its checks' inputs."""
     pollutants = read(spark, DIM_POLLUTANT).select("pollutant_key", "unit")
     rows = pollutant_rows(hours, EPA_PM25[aqi], ("is_forecast",))
     per_pollutant = rows.join(F.broadcast(pollutants), "pollutant_key", "left")
@@ -124,16 +125,16 @@ def publish_pollutant_rows(
         cache_frame=False,
     )
     frame = per_pollutant.select(*POLLUTANT_FACT_COLUMNS)
-    return publish_window(spark, FACT_POLLUTANT_HOURLY, frame, start, end, audit=audit)
+    return Pending(FACT_POLLUTANT_HOURLY, frame, start, end, audit)
 
 
-def publish_hourly(
+def pending_hourly(
     spark: SparkIcebergResource, hours: DataFrame, start: datetime, end: datetime
-) -> dg.MaterializeResult:
-    """Write `hours` (from `hourly_frame`, cached) as fact_hourly, behind its checks."""
+) -> Pending:
+    """`hours` (from `hourly_frame`, cached) as fact_hourly, with its checks' inputs."""
     audit = Audit(CheckInputs(dimension=dimensions(spark, start, end)), cache_frame=False)
     frame = hours.select(*FACT_HOURLY_COLUMNS, "is_forecast")
-    return publish_window(spark, FACT_HOURLY, frame, start, end, audit=audit)
+    return Pending(FACT_HOURLY, frame, start, end, audit)
 
 
 def build_hourly_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -180,12 +181,14 @@ def build_hourly_facts(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefi
         # are computed once.
         hours = hourly_frame(spark, start, end, aqi).persist()
         try:
+            pending = []
             if FACT_POLLUTANT_HOURLY.key in selected:
-                # Reported as soon as it is committed: a failed check of the hourly fact below
-                # must not hide a table that did change.
-                yield publish_pollutant_rows(spark, hours, start, end, aqi)
+                pending.append(pending_pollutant_rows(spark, hours, start, end, aqi))
             if FACT_HOURLY.key in selected:
-                yield publish_hourly(spark, hours, start, end)
+                pending.append(pending_hourly(spark, hours, start, end))
+            # Both tables' blocking checks pass before either commits: a failure of one leaves
+            # both at their previous snapshot.
+            yield from publish_together(spark, pending, context)
         finally:
             hours.unpersist()
 

@@ -64,7 +64,9 @@ def fact_aqi_forecast(
     session = spark.spark_session
     frames: list[DataFrame] = []
     try:
-        answers = open_meteo.fetch_requests(locations, first, last)
+        # Part of the hourly refresh, though 6 days long: it may spend the reserve a backfill
+        # leaves (a backfill holding the hour's budget would otherwise refuse it).
+        answers = open_meteo.fetch_requests(locations, first, last, refresh=True)
         for answer in answers:
             fetched_at = answer.fetched_at or utc_now()
             rows = bronze_frame(

@@ -1,9 +1,12 @@
-"""The hourly ingest: today, every day whose data is not final yet, and the AQI forecast.
+"""The hourly refresh: today and every day whose data is not final yet, bronze to report.
 
 A day is final once it was fetched from a model run started at or after its end (for CAMS the
 next day's 00Z run, available about 10:00 UTC). The sensor learns what each day was fetched
 from out of the instance (the `model_run_at` entry of bronze_raw's materializations), and which
 run the API serves now from `meta.json` (free of the rate limits): no Spark, no API call.
+Each refresh is one run of the `open_days_refresh` job: bronze, silver and every gold table of
+those days, then the forecast and the report (the `hourly_refresh` automation only covers
+what no refresh run does: late upstream changes, manual materializations).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from aqi_assets.catalog.registry import BRONZE_RAW, FACT_AQI_FORECAST
-from aqi_assets.orchestration.jobs import LAKEHOUSE_JOB
+from aqi_assets.orchestration.jobs import REFRESH_JOB, refresh_selection
 from aqi_assets.quality.metadata import utc_now
 from resources.open_meteo.client import OpenMeteoResource
 from resources.open_meteo.model_run import META_PATH, ModelRun, is_final, read_model_run
@@ -101,6 +104,23 @@ def ranges(days: list[date]) -> Iterator[tuple[date, date]]:
         yield first, last
 
 
+def run_ranges(days: list[date], today: date) -> list[tuple[date, date]]:
+    """The day ranges of the refresh runs: consecutive days, each extended by the next day.
+
+    A local day east of UTC (Viet Nam) spans two UTC days, so refreshing UTC day D changes
+    fact_city_daily_local's day D+1 too: the run covers it (refetching that day, already
+    final, is one more day of one request). Ranges that then touch are merged into one run.
+    """
+    merged: list[tuple[date, date]] = []
+    for first, last in ranges(days):
+        last = min(last + timedelta(days=1), today)
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
+
+
 @dataclass(frozen=True)
 class Cursor:
     """What the sensor last did: the hour it refreshed, the run then served, whether it warned."""
@@ -147,16 +167,13 @@ def refresh_requests(
     lookback = [today - timedelta(days=n) for n in range(LOOKBACK_DAYS, 0, -1)]
     days = days_to_refresh(today, fetched_runs(instance, lookback), run is not None)
     requests = []
-    for first, last in ranges(days):
-        assets = [BRONZE_RAW.key]
-        if last == today:
-            assets.append(FACT_AQI_FORECAST.key)
+    for first, last in run_ranges(days, today):
         span = f"{first.isoformat()}...{last.isoformat()}"
         requests.append(
             dg.RunRequest(
                 run_key=f"{hour}|{run_text}|{span}",
-                job_name=LAKEHOUSE_JOB,
-                asset_selection=assets,
+                job_name=REFRESH_JOB,
+                asset_selection=refresh_selection(ends_today=last == today),
                 tags={
                     RANGE_START_TAG: first.isoformat(),
                     RANGE_END_TAG: last.isoformat(),
@@ -168,19 +185,20 @@ def refresh_requests(
 
 
 def open_days_sensor(running: bool, clock: Callable[[], datetime] = utc_now) -> dg.SensorDefinition:
-    """The sensor requesting bronze_raw for today and the open days, and the AQI forecast."""
+    """The sensor requesting one refresh run for today and the open days, report included."""
 
     @dg.sensor(
         name=SENSOR_NAME,
-        job_name=LAKEHOUSE_JOB,
+        job_name=REFRESH_JOB,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING
         if running
         else dg.DefaultSensorStatus.STOPPED,
         description=(
-            "Hourly, and whenever Open-Meteo serves a new model run: bronze_raw for today and "
-            "every day not final yet (fetched before the next day's 00Z run), plus "
-            f"{FACT_AQI_FORECAST.asset}. Downstream assets follow through hourly_refresh."
+            "Hourly, and whenever Open-Meteo serves a new model run: one run refreshing today "
+            "and every day not final yet (fetched before the next day's 00Z run), bronze_raw "
+            f"to every gold table and the dimensions, then {FACT_AQI_FORECAST.asset} and the "
+            "report. hourly_refresh covers late upstream changes and manual materializations."
         ),
     )
     def ingest_open_days(

@@ -1,8 +1,11 @@
-"""The hourly refresh: declarative automation conditions and the sensor that evaluates them.
+"""What the hourly refresh run does not cover: declarative conditions and their sensor.
 
-Ingestion itself (bronze_raw for today and the days not final yet, and the AQI forecast) is
-requested by the `ingest_open_days` sensor (aqi_assets/ingest/open_days_sensor.py): which days are final is
-instance metadata, which a declarative condition cannot read.
+Each refresh is one run requested by the `ingest_open_days` sensor
+(aqi_assets/ingest/open_days_sensor.py): bronze of today and the days not final yet (instance
+metadata, which a declarative condition cannot read), silver, every gold table of those days,
+the dimensions, the forecast and the report. An update made by a run that also selected an
+asset never triggers that asset (`any_deps_updated` ignores it), so the conditions below fire
+only for what no refresh run did: a late or manual upstream materialization.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ import dagster as dg
 from aqi_assets.catalog.registry import BY_KEY, Refresh
 from aqi_assets.ingest.open_days_sensor import LOOKBACK_DAYS
 
-REFERENCE_CRON = "15 0 * * *"
 TODAY = dg.AutomationCondition.in_latest_time_window()
 # Today and every day the ingest sensor may still refresh (not final yet).
 OPEN_DAYS = dg.AutomationCondition.in_latest_time_window(timedelta(days=LOOKBACK_DAYS + 1))
 
 
 def requested_by_ingest_sensor() -> None:
-    """No condition: the `ingest_open_days` sensor requests these tables."""
+    """No condition: every `ingest_open_days` run rebuilds these tables (ingest, forecast,
+    reference dimensions, the refreshed days' dim_date), from an empty instance on."""
     return None
 
 
@@ -35,32 +38,31 @@ def follow_upstream_condition() -> dg.AutomationCondition:
 
 
 def whole_history_condition() -> dg.AutomationCondition:
-    """Rebuild once any upstream updated and nothing upstream is running (the report).
+    """Rebuild once an upstream updated, only after every upstream settled (the report).
 
     An unpartitioned asset over daily partitions reads the whole history: `eager()` would wait
-    for every partition since the start to exist and to have passed its checks. A failed
-    blocking check leaves its table unchanged, so rebuilding after the others is safe.
+    for every partition since the start to exist and to have passed its checks. Never in the
+    tick an upstream is requested nor while one runs, so the page shows the gold of the whole
+    update, not half of it. A failed blocking check leaves its table unchanged, so rebuilding
+    after the others is safe.
     """
+    # `will_be_requested()` sees only upstreams that can share the report's run (unpartitioned):
+    # the upstreams' own condition, evaluated here, says which facts this tick requests.
+    upstream_due = dg.AutomationCondition.any_deps_match(follow_upstream_condition())
     return (
         dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~upstream_due.with_label("no upstream requested this tick")
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
-    ).with_label("after any upstream update, once nothing upstream is running")
-
-
-def reference_condition() -> dg.AutomationCondition:
-    """Rebuild reference dimensions daily (picks up edited reference files) and when missing."""
-    return (
-        dg.AutomationCondition.on_cron(REFERENCE_CRON, "UTC") | dg.AutomationCondition.on_missing()
-    ).with_label("daily at 00:15 UTC, or when missing")
+    ).with_label("after an upstream update, once no upstream is requested or running")
 
 
 CONDITIONS = {
     Refresh.INGEST: requested_by_ingest_sensor,
     Refresh.FORECAST: requested_by_ingest_sensor,
-    Refresh.REFERENCE: reference_condition,
+    Refresh.REFERENCE: requested_by_ingest_sensor,
     Refresh.DOWNSTREAM: follow_upstream_condition,
-    Refresh.CALENDAR: dg.AutomationCondition.on_missing,
+    Refresh.CALENDAR: requested_by_ingest_sensor,
 }
 
 
@@ -92,7 +94,7 @@ def refresh_sensor(running: bool) -> dg.AutomationConditionSensorDefinition:
         else dg.DefaultSensorStatus.STOPPED,
         minimum_interval_seconds=30,
         description=(
-            "Downstream tables after their upstream updated (ingestion: ingest_open_days), "
-            "reference dimensions daily."
+            "What no ingest_open_days run covered: downstream tables after a late or manual "
+            "upstream update, the report once its upstream settled."
         ),
     )

@@ -12,11 +12,12 @@ from typing import Any
 import dagster as dg
 from pyspark.sql import DataFrame
 
+from aqi_assets.catalog.columns import column_descriptions
 from aqi_assets.catalog.registry import TableSpec
 from aqi_assets.catalog.table_spec import CheckDeclarationError
 from aqi_assets.quality.blocking_checks import FrameCheck, evaluate_frame_checks
-from aqi_assets.quality.declared_checks import CheckInputs, plan_checks
-from aqi_assets.quality.metadata import days_in, write_metadata
+from aqi_assets.quality.declared_checks import CheckInputs, PlannedChecks, plan_checks
+from aqi_assets.quality.metadata import days_in, partition_row_counts, write_metadata
 from resources.iceberg.window_writes import (
     SchemaMismatchError,
     replace_table,
@@ -105,6 +106,102 @@ def quality_score(results: Sequence[dg.AssetCheckResult]) -> float:
     return round(100.0 * sum(r.passed for r in results) / len(results), 1) if results else 100.0
 
 
+@dataclass
+class Staged:
+    """A frame whose table's blocking checks passed, ready to replace [start, end) in one
+    commit; `cached` when staging cached the frame (released by the commit)."""
+
+    spark: SparkIcebergResource
+    table: TableSpec
+    df: DataFrame
+    start: date | datetime
+    end: date | datetime
+    checks: PlannedChecks
+    results: list[dg.AssetCheckResult]
+    cached: bool
+    cheap: bool
+
+    def release(self) -> None:
+        """Drop the cache staging filled (a no-op when it filled none)."""
+        if self.cached:
+            self.df.unpersist()
+
+
+def stage_window(
+    spark: SparkIcebergResource,
+    table: TableSpec,
+    df: DataFrame,
+    start: date | datetime,
+    end: date | datetime,
+    audit: Audit | None = None,
+) -> Staged:
+    """Run the blocking checks `table` declares on `df`: BlockingCheckFailed, having written
+    nothing, when one fails."""
+    if table.window_column is None:
+        raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
+    audit = audit or Audit()
+    # Before any Spark work: a declared check the run cannot evaluate stops it here.
+    checks = plan_checks(table, audit.inputs, start, end)
+    cached = bool(checks.blocking) and audit.cache_frame
+    if cached:
+        # Fill the cache in one job: the checks' branches and the write then read it.
+        df.persist().count()
+    try:
+        name = spark.table(*table.table)
+        results = _audit_before_commit(table, checks.blocking, audit.example_columns, df, name)
+    except BaseException:
+        if cached:
+            df.unpersist()
+        raise
+    cheap = cached or not audit.cache_frame
+    return Staged(spark, table, df, start, end, checks, results, cached, cheap)
+
+
+def commit_staged(
+    staged: Staged, context: dg.AssetExecutionContext | None = None, **extra: Any
+) -> dg.MaterializeResult:
+    """Replace the staged window in one commit, then run the table's warning checks.
+
+    With `context` (a partitioned run), each partition of the run gets its own
+    `dagster/partition_row_count`, from one grouped count of the rows written.
+    """
+    spark, table, start, end = staged.spark, staged.table, staged.start, staged.end
+    name = spark.table(*table.table)
+    first = start.date() if isinstance(start, datetime) else start
+    last = end.date() if isinstance(end, datetime) else end
+    try:
+        with schema_failure():
+            write = replace_window(
+                staged.df, name, table.window_column, start, end, spark.schema_evolution
+            )
+        table_window = spark.spark_session.table(name).where(
+            window_condition(table.window_column, start, end)
+        )
+        # A cached frame holds exactly the rows just committed: warnings, the preview and the
+        # partition counts read it instead of planning another scan of the table.
+        written = staged.df if staged.cheap else table_window
+        results = staged.results + staged.checks.warn(write, written)
+        metadata = write_metadata(
+            write,
+            table_window,
+            partitions=days_in(first, last),
+            preview=written,
+            descriptions=column_descriptions(table),
+            **extra,
+        )
+        if context is not None:
+            counts = partition_row_counts(written, table.window_column, context.partition_keys)
+            for key, count in counts.items():
+                context.add_asset_metadata(
+                    {"dagster/partition_row_count": count}, asset_key=table.key, partition_key=key
+                )
+    finally:
+        staged.release()
+    if table.checks:
+        metadata["quality_score"] = quality_score(results)
+    return dg.MaterializeResult(asset_key=table.key, metadata=metadata, check_results=results)
+
+
 def publish_window(
     spark: SparkIcebergResource,
     table: TableSpec,
@@ -112,44 +209,12 @@ def publish_window(
     start: date | datetime,
     end: date | datetime,
     audit: Audit | None = None,
+    context: dg.AssetExecutionContext | None = None,
     **extra: Any,
 ) -> dg.MaterializeResult:
     """Run the checks `table` declares around replacing the rows of [start, end) by `df` in
     one commit (blocking ones first: a failure skips the commit)."""
-    name = spark.table(*table.table)
-    window_column = table.window_column
-    if window_column is None:
-        raise ValueError(f"{table.asset} is not partitioned: publish it with publish_table")
-    audit = audit or Audit()
-    # Before any Spark work: a declared check the run cannot evaluate stops it here.
-    checks = plan_checks(table, audit.inputs, start, end)
-    cached = bool(checks.blocking) and audit.cache_frame
-    cheap = cached or not audit.cache_frame
-    first = start.date() if isinstance(start, datetime) else start
-    last = end.date() if isinstance(end, datetime) else end
-    try:
-        if cached:
-            # Fill the cache in one job: the checks' branches and the write then read it.
-            df.persist().count()
-        results = _audit_before_commit(table, checks.blocking, audit.example_columns, df, name)
-        with schema_failure():
-            write = replace_window(df, name, window_column, start, end, spark.schema_evolution)
-        table_window = spark.spark_session.table(name).where(
-            window_condition(window_column, start, end)
-        )
-        # A cached frame holds exactly the rows just committed: warnings and the preview read
-        # it instead of planning another scan of the table.
-        written = df if cheap else table_window
-        results += checks.warn(write, written)
-        metadata = write_metadata(
-            write, table_window, partitions=days_in(first, last), preview=written, **extra
-        )
-    finally:
-        if cached:
-            df.unpersist()
-    if table.checks:
-        metadata["quality_score"] = quality_score(results)
-    return dg.MaterializeResult(asset_key=table.key, metadata=metadata, check_results=results)
+    return commit_staged(stage_window(spark, table, df, start, end, audit), context, **extra)
 
 
 def publish_table(
@@ -166,5 +231,10 @@ def publish_table(
         result = replace_table(df, name, spark.schema_evolution)
     return dg.MaterializeResult(
         asset_key=table.key,
-        metadata=write_metadata(result, spark.spark_session.table(name), **extra),
+        metadata=write_metadata(
+            result,
+            spark.spark_session.table(name),
+            descriptions=column_descriptions(table),
+            **extra,
+        ),
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from aqi_assets.alerts.city_levels import levels_metadata
 from aqi_assets.catalog import registry
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.config.settings import project_home
@@ -85,5 +86,7 @@ def air_quality_report(
             "cities": len(report.cities),
             "page_bytes": size,
             "build_seconds": seconds,
+            # Each city's levels for the air-quality alert sensor, which reads no tables.
+            **levels_metadata(report),
         }
     )

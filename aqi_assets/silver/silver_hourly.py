@@ -15,7 +15,8 @@ from aqi_assets.catalog.registry import (
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets.quality.declared_checks import CheckInputs
 from aqi_assets.quality.metadata import utc_now
-from aqi_assets.quality.publish import Audit, gated, publish_window
+from aqi_assets.quality.publish import Audit, gated
+from aqi_assets.quality.step_writes import Pending, publish_together
 from aqi_assets.transforms.aqi.agency import (
     RECOMPUTED_OPEN_METEO,
     SILVER_LOOKBACK_HOURS,
@@ -94,10 +95,21 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
         lookback = previous_hours(spark, silver_df, since, start)
         silver_df = silver_with_lookback(silver_df, lookback, start, EPA_PM25[aqi_table])
         rejects_df = rejects_df.persist()
+        # Cached here, not by the publish: the row balance is counted before any commit.
+        silver_df = silver_df.persist()
         try:
             rows_in, rejected = ranked.count(), rejects_df.count()
+            kept = silver_df.count()
+            if kept + rejected != rows_in:
+                # Before the first commit: both tables keep their previous snapshots.
+                raise dg.Failure(
+                    f"Silver would lose rows: {rows_in} in, {kept} kept, {rejected} rejected. "
+                    "Nothing was written: silver_hourly and silver_rejects keep their previous "
+                    "snapshots.",
+                    metadata={"rows_in": rows_in, "rows_kept": kept, "rows_rejected": rejected},
+                    allow_retries=False,
+                )
             balance = {"rows_in": rows_in, "rows_rejected": rejected}
-
             audit = Audit(
                 CheckInputs(
                     aqi_table=aqi_table,
@@ -107,31 +119,32 @@ def build_silver(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition
                     rejected=rejected,
                     max_reject_ratio=pipeline.max_reject_ratio,
                     recomputed=RECOMPUTED_OPEN_METEO,
-                )
-            )
-            silver_result = publish_window(
-                spark, SILVER_HOURLY, silver_df, start, end, audit=audit, **balance
-            )
-            rejects_result = publish_window(
-                spark, SILVER_REJECTS, rejects_df, first, stop, **balance
+                ),
+                cache_frame=False,
             )
             reasons = rejects_df.groupBy("reason").count().collect()
+            reject_reasons = dg.MetadataValue.json({r["reason"]: r["count"] for r in reasons})
+            # Both tables' blocking checks run before either commit.
+            yield from publish_together(
+                spark,
+                [
+                    Pending(SILVER_HOURLY, silver_df, start, end, audit, balance),
+                    Pending(
+                        SILVER_REJECTS,
+                        rejects_df,
+                        first,
+                        stop,
+                        # Cached above: the preview and partition counts read the cache.
+                        Audit(cache_frame=False),
+                        {**balance, "reject_reasons": reject_reasons},
+                    ),
+                ],
+                context,
+            )
         finally:
             if duplicates:
                 ranked.unpersist()
             rejects_df.unpersist()
-        rows_silver = silver_result.metadata["rows_written"]
-        if rows_silver + rejected != rows_in:
-            raise RuntimeError(
-                f"Silver would lose rows: {rows_in} in, {rows_silver} kept, {rejected} rejected"
-            )
-        yield silver_result
-        yield dg.MaterializeResult(
-            asset_key=SILVER_REJECTS.key,
-            metadata={
-                **rejects_result.metadata,
-                "reject_reasons": dg.MetadataValue.json({r["reason"]: r["count"] for r in reasons}),
-            },
-        )
+            silver_df.unpersist()
 
     return silver

@@ -1,5 +1,7 @@
 """End to end: `dagster dev` with its sensors on, the local server's clock across a model run.
 
+From an empty instance, nothing launched by hand: each refresh is ONE sensor run that builds
+every table and the report, and the `hourly_refresh` automation launches nothing for it.
 Yesterday is refreshed while it is not final; once the next day's 00Z run is out the sensor
 refreshes it again (the answers changed), the city-day turns final, and yesterday is left alone
 after that.
@@ -14,23 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from aqi_assets.catalog.registry import (
-    DIM_DATE,
-    FACT_AQI_FORECAST,
-    FACT_CITY_DAILY,
-    REFERENCE_ASSETS,
-    SILVER_HOURLY,
-)
+from aqi_assets.catalog.registry import FACT_CITY_DAILY, SILVER_HOURLY, TABLES
 from aqi_assets.cli.graphql_queries import DagsterApi, RunInfo
 from aqi_assets.dev.dagster_dev import DagsterDev, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.ingest.open_days_sensor import MODEL_RUN_TAG, SENSOR_NAME
-from aqi_assets.orchestration.jobs import LAKEHOUSE_JOB
+from aqi_assets.orchestration.automation import refresh_sensor
+from aqi_assets.orchestration.jobs import REFRESH_JOB
+from aqi_assets.report.asset import AIR_QUALITY_REPORT
 from resources.iceberg.lakehouse_reader import LakehouseReader
 from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 pytestmark = pytest.mark.e2e
 SENSOR_TAG = "dagster/sensor_name"
+AUTOMATION = refresh_sensor(running=True).name
 TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 
@@ -74,6 +73,25 @@ def first_run_for(what: str, served: datetime, api: DagsterApi, ui: DagsterDev) 
     return wait_until(what, lambda: sensor_runs(api, served), ui)[0]
 
 
+def automation_builds(api: DagsterApi, ui: DagsterDev) -> set[tuple[str, str | None]]:
+    """What runs of the `hourly_refresh` automation materialized, once they ended (its
+    freshness-check runs every 15 minutes materialize nothing)."""
+    runs = [r for r in api.runs() if r.tags.get(SENSOR_TAG) == AUTOMATION]
+    for run in runs:
+        wait_for_run(ui.url, run.run_id)
+    return {built for run in runs for built in api.run_materializations(run.run_id)}
+
+
+def one_run_builds_everything(run: RunInfo, api: DagsterApi, ui: DagsterDev) -> None:
+    """The refresh's one run succeeded with every table and the report; no other run followed."""
+    assert run.job_name == REFRESH_JOB
+    assert wait_for_run(ui.url, run.run_id) == "SUCCESS"
+    built = {asset for asset, _ in api.run_materializations(run.run_id)}
+    assert built == {*(t.asset for t in TABLES), AIR_QUALITY_REPORT}
+    time.sleep(75)  # the automation ticks every 30 s: give it two ticks after the run
+    assert automation_builds(api, ui) == set(), "the automation rebuilt after the refresh"
+
+
 def span(run: RunInfo) -> tuple[str, str]:
     return run.tags[RANGE_START_TAG], run.tags[RANGE_END_TAG]
 
@@ -104,17 +122,10 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
     ui, server, warehouse = automation
     api = DagsterApi(ui.url)
     reader = LakehouseReader(warehouse=warehouse.as_uri())
-    # The dimensions the facts need, as a first backfill would leave them (the calendar builds
-    # only today's day by itself).
-    days = {RANGE_START_TAG: YESTERDAY.isoformat(), RANGE_END_TAG: TODAY.isoformat()}
-    dims = api.launch_run(LAKEHOUSE_JOB, [*REFERENCE_ASSETS, DIM_DATE.asset], days)
-    assert wait_for_run(ui.url, dims) == "SUCCESS"
-
+    # Nothing launched by hand: the first refresh builds every table, dimensions included.
     first = first_run_for("the first ingest", model_run(-12), api, ui)
     assert span(first) == (YESTERDAY.isoformat(), TODAY.isoformat())
-    assert wait_for_run(ui.url, first.run_id) == "SUCCESS"
-    done = api.run_materializations(first.run_id)
-    assert (FACT_AQI_FORECAST.asset, None) in done
+    one_run_builds_everything(first, api, ui)
     open_day = wait_until("yesterday's city-days", lambda: city_day(reader, YESTERDAY), ui)
     assert {r["is_final"] for r in open_day} == {False}
     silver = reader.read_arrow(*SILVER_HOURLY.table).to_pylist()
@@ -126,7 +137,7 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
     server.clock.set(clock(10, 30))
     second = first_run_for("the refresh for the 00Z run", model_run(0), api, ui)
     assert span(second) == (YESTERDAY.isoformat(), TODAY.isoformat())
-    assert wait_for_run(ui.url, second.run_id) == "SUCCESS"
+    one_run_builds_everything(second, api, ui)
     wait_until(
         "yesterday final",
         lambda: {r["is_final"] for r in city_day(reader, YESTERDAY)} == {True},
@@ -137,4 +148,4 @@ def test_yesterday_is_refreshed_until_final_then_left_alone(automation) -> None:
     server.clock.set(clock(22, 30))
     third = first_run_for("the refresh for the 12Z run", model_run(12), api, ui)
     assert span(third) == (TODAY.isoformat(), TODAY.isoformat())
-    assert wait_for_run(ui.url, third.run_id) == "SUCCESS"
+    one_run_builds_everything(third, api, ui)

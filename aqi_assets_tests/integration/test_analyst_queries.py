@@ -18,8 +18,8 @@ from aqi_assets.catalog import registry
 from aqi_assets.config.pipeline_config import PipelineConfig
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.iceberg.lakehouse_reader import LakehouseReader
-from resources.open_meteo.client import OpenMeteoResource
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "analysts.md"
@@ -45,7 +45,7 @@ def warehouse_built(lakehouse_assets, spark, open_meteo_server, tmp_path_factory
     open_meteo_server.clear_faults()
     resources = {
         "spark": make_spark_resource(warehouse, catalog_name="analyst"),
-        "open_meteo": OpenMeteoResource(base_url=open_meteo_server.base_url, backoff_factor=0.01),
+        "open_meteo": open_meteo_client(base_url=open_meteo_server.base_url, backoff_factor=0.01),
         "lakehouse": LakehouseReader(warehouse=warehouse.as_uri()),
         "pipeline": PipelineConfig(),
     }

@@ -15,14 +15,15 @@ import pytest
 import requests
 
 from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
-from aqi_assets.catalog.registry import BRONZE_RAW
+from aqi_assets.catalog.registry import BRONZE_RAW, FACT_AQI_FORECAST
 from aqi_assets.config.reference import load_locations
 from aqi_assets.config.settings import SettingsError, load_settings
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets_tests.materialize import materialize_range
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.open_meteo.api_call import ApiCall, CallPolicy, Need
 from resources.open_meteo.api_limits import REASONS, RateLimits, request_weight
-from resources.open_meteo.client import OpenMeteoBudgetError, OpenMeteoResource
+from resources.open_meteo.client import OpenMeteoBudgetError
 from resources.open_meteo.rate_budget import BudgetLedger
 from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
@@ -86,7 +87,7 @@ def test_two_months_of_3_cities_under_10_calls_a_minute_land_paced_and_complete(
 ) -> None:
     scale = 1 / 20  # a 'minute' of 3 s
     limited.limiter.configure("10/min", time_scale=scale)
-    client = OpenMeteoResource(
+    client = open_meteo_client(
         base_url=limited.base_url, rate_limits="10/min", rate_window_scale=scale
     )
     first, last = date(2024, 1, 1), date(2024, 2, 29)
@@ -127,7 +128,7 @@ def test_a_minute_limit_429_waits_for_the_next_minute_and_is_no_retry(limited) -
     scale = 1 / 30  # a 'minute' of 2 s
     limited.limiter.configure("3/min", time_scale=scale)
     # The client does not know the server's limits: only the 429 tells it.
-    client = OpenMeteoResource(
+    client = open_meteo_client(
         base_url=limited.base_url, rate_limits="off", rate_window_scale=scale, max_retries=0
     )
     days = [date(2024, 1, d) for d in range(1, 5)]
@@ -138,8 +139,8 @@ def test_a_minute_limit_429_waits_for_the_next_minute_and_is_no_retry(limited) -
     served = [t for t, _ in limited.limiter.served]
     assert len({int(t // 2) for t in served}) == 4, "each request waited for a fresh minute"
     assert client.rate_limits == "off"
-    assert OpenMeteoResource(base_url=limited.base_url).limits().off, "local server: no limits"
-    free = OpenMeteoResource(base_url="https://air-quality-api.open-meteo.com")
+    assert open_meteo_client(base_url=limited.base_url).limits().off, "local server: no limits"
+    free = open_meteo_client(base_url="https://air-quality-api.open-meteo.com")
     assert free.limits().describe() == "600/min, 5,000/h, 10,000/d"
 
 
@@ -154,7 +155,7 @@ def _spend_the_hour(server: LocalOpenMeteo, hour: float) -> None:
 def test_an_hour_limit_429_fails_fast_or_waits_by_the_deadline(limited, deadline) -> None:
     scale = 4 / 3600  # an 'hour' of 4 s
     limited.limiter.configure("1000/min,5/h", time_scale=scale)
-    client = OpenMeteoResource(
+    client = open_meteo_client(
         base_url=limited.base_url,
         rate_limits="1000/min,5/h",
         rate_window_scale=scale,
@@ -189,7 +190,7 @@ def test_a_spent_budget_fails_bronze_without_a_retry(
 ) -> None:
     scale = 8 / 3600
     limited.limiter.configure("1000/min,5/h", time_scale=scale)
-    client = OpenMeteoResource(
+    client = open_meteo_client(
         base_url=limited.base_url,
         rate_limits="1000/min,5/h",
         rate_window_scale=scale,
@@ -214,7 +215,7 @@ def test_a_spent_budget_fails_bronze_without_a_retry(
 
 
 def _fetch_in_process(base_url: str, ledger: str, scale: float, out) -> None:
-    client = OpenMeteoResource(
+    client = open_meteo_client(
         base_url=base_url, rate_limits="10/min", rate_window_scale=scale, ledger_path=ledger
     )
     result = client.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 2, 29))
@@ -293,3 +294,34 @@ def test_budget_settings_are_read_and_checked(tmp_path: Path) -> None:
         load_settings({"AQI_OPEN_METEO_RATE_LIMITS": "600 a minute"})
     with pytest.raises(SettingsError, match="AQI_OPEN_METEO_DEADLINE='soon' is not a number"):
         load_settings({"AQI_OPEN_METEO_DEADLINE": "soon"})
+
+
+def test_the_forecast_is_a_refresh_it_goes_while_a_backfill_holds_the_hour(
+    lakehouse_assets, pipeline_resources, open_meteo_server, tmp_path: Path
+) -> None:
+    """A backfill filled the hour up to what it may use; the refresh's reserve is the forecast's."""
+    limits = "5000/h,100000/d"
+    client = open_meteo_client(
+        open_meteo_server.base_url,
+        rate_limits=limits,
+        ledger_path=str(tmp_path / "budget.sqlite"),
+        deadline_seconds=0.5,
+    )
+    ledger = BudgetLedger(client.ledger_path, client.public_base_url, RateLimits.parse(limits))
+    if _seconds_left(3600) < 120:
+        time.sleep(_seconds_left(3600) + 0.05)  # the whole test in one hour window
+    assert ledger.try_spend(4499.0, time.time).spent
+    assert client.plan(load_locations(), date(2024, 1, 1), date(2024, 1, 3)).bulk
+    result = dg.materialize(
+        lakehouse_assets,
+        selection=[FACT_AQI_FORECAST.asset],
+        resources={**pipeline_resources, "open_meteo": client},
+        raise_on_error=False,
+    )
+    failures = [
+        e.step_failure_data.error.message
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    assert result.success, failures
+    assert ledger.usage(time.time)["hour"] > 4499.0, "the forecast spent the refresh's reserve"

@@ -14,6 +14,8 @@ from aqi_assets.catalog.registry import (
     DIM_POLLUTANT,
     DIM_TIME,
     FACT_AQI_FORECAST,
+    FACT_CITY_DAILY,
+    FACT_EPISODE,
     FACT_HOURLY,
     FACT_POLLUTANT_HOURLY,
     SILVER_HOURLY,
@@ -22,6 +24,7 @@ from aqi_assets.catalog.registry import (
 )
 from aqi_assets.config.settings import load_settings
 from aqi_assets.definitions import build_definitions
+from aqi_assets.report.asset import REPORT_KEY
 
 TODAY = "2026-03-10"
 
@@ -66,6 +69,50 @@ def test_ingestion_is_left_to_the_open_days_sensor(defs, instance) -> None:
     result = evaluate_pair(defs, instance, at(10, 0), at(10, 6))
     assert requested(result, BRONZE_RAW.asset) == set()
     assert requested(result, FACT_AQI_FORECAST.asset) == set()
+
+
+@pytest.mark.parametrize("hour", [0, 13])
+def test_a_fresh_instance_leaves_its_first_build_to_the_sensors_one_run(
+    defs, instance, hour: int
+) -> None:
+    """From empty, the automation requests nothing (not even the missing dimensions) at any
+    hour, so it never races the sensor's first refresh run, which builds them all."""
+    result = evaluate_pair(defs, instance, at(hour, 14), at(hour, 16))
+    # (The freshness checks run on their own cron; they build nothing.)
+    keys = defs.resolve_asset_graph().get_all_asset_keys()
+    assert {key.to_user_string(): requested(result, key.to_user_string()) for key in keys} == {
+        key.to_user_string(): set() for key in keys
+    }
+    for dim in (DIM_LOCATION, DIM_POLLUTANT, DIM_TIME, DIM_DATE):
+        assert defs.resolve_asset_graph().get(dim.key).automation_condition is None, dim.asset
+
+
+def test_the_report_waits_until_the_gold_of_an_upstream_update_settled(defs, instance) -> None:
+    """A manual fact_hourly update: its daily facts are requested first, the report only in a
+    later tick, once they landed; never in the same tick nor while they are requested."""
+    for key in (DIM_LOCATION.asset, DIM_POLLUTANT.asset, DIM_TIME.asset, REPORT_KEY.path[0]):
+        materialized(instance, key)
+    materialized(instance, DIM_DATE.asset, TODAY)
+    first = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(11, 0)
+    )
+    materialized(instance, FACT_HOURLY.asset, TODAY)
+    for decl in FACT_HOURLY.checks:
+        if decl.blocking:
+            report_check(instance, decl.name.value, True, FACT_HOURLY)
+    facts = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(11, 1), cursor=first.cursor
+    )
+    assert requested(facts, FACT_CITY_DAILY.asset) == {TODAY}
+    assert requested(facts, FACT_EPISODE.asset) == {TODAY}
+    assert requested(facts, REPORT_KEY.path[0]) == set()
+    materialized(instance, FACT_CITY_DAILY.asset, TODAY)
+    materialized(instance, FACT_EPISODE.asset, TODAY)
+    report = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, evaluation_time=at(11, 2), cursor=facts.cursor
+    )
+    assert requested(report, REPORT_KEY.path[0]) == {None}
+    assert report.total_requested == 1
 
 
 def report_check(

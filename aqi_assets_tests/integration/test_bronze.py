@@ -7,9 +7,9 @@ from datetime import date
 
 from aqi_assets.catalog.registry import BRONZE_RAW
 from aqi_assets_tests.materialize import materialize_range
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from aqi_assets_tests.readback import RUN_BOOKKEEPING
 from resources.iceberg.lakehouse_reader import LakehouseReader
-from resources.open_meteo.client import OpenMeteoResource
 
 
 def _bronze_event(result, key: str = BRONZE_RAW.asset):
@@ -86,7 +86,7 @@ def test_a_range_fetched_in_several_requests_lands_whole_in_one_commit(
     lakehouse_assets, pipeline_resources, open_meteo_server
 ) -> None:
     reader: LakehouseReader = pipeline_resources["lakehouse"]
-    one_day_per_request = OpenMeteoResource(
+    one_day_per_request = open_meteo_client(
         base_url=open_meteo_server.base_url, max_days_per_call=1, max_locations_per_call=2
     )
     open_meteo_server.reset_counters()

@@ -12,7 +12,8 @@ from aqi_assets.catalog.registry import BRONZE_RAW
 from aqi_assets.config.reference import load_locations
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets_tests.materialize import materialize_range
-from resources.open_meteo.client import OpenMeteoAPIError, OpenMeteoResource
+from aqi_assets_tests.open_meteo_client import open_meteo_client
+from resources.open_meteo.client import OpenMeteoAPIError
 from resources.spark.spark_conf import SparkConfigError, java_major_version, require_java
 
 SECRET = "s3cr3t-Key-123"
@@ -58,7 +59,7 @@ def test_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_api_key_never_leaks(lakehouse_assets, pipeline_resources) -> None:
     with LocalOpenMeteo(api_key=SECRET) as server:
-        client = OpenMeteoResource(base_url=server.base_url, api_key=SECRET, backoff_factor=0.01)
+        client = open_meteo_client(base_url=server.base_url, api_key=SECRET, backoff_factor=0.01)
         resources = {**pipeline_resources, "open_meteo": client}
         result = materialize_range(
             lakehouse_assets, date(2024, 1, 1), date(2024, 1, 1), resources, BRONZE_RAW.asset
@@ -74,7 +75,7 @@ def test_api_key_never_leaks(lakehouse_assets, pipeline_resources) -> None:
             assert SECRET not in (event.message or "")
             assert SECRET not in repr(event.event_specific_data)
 
-        wrong = OpenMeteoResource(
+        wrong = open_meteo_client(
             base_url=server.base_url, api_key="wrong-" + SECRET, backoff_factor=0.01
         )
         with pytest.raises(OpenMeteoAPIError) as error:

@@ -11,7 +11,8 @@ import pytest
 from aqi_assets.catalog.registry import BRONZE_RAW
 from aqi_assets.ingest.bronze_raw import build_bronze_raw
 from aqi_assets_tests.materialize import materialize_range
-from resources.open_meteo.client import OpenMeteoResource
+from aqi_assets_tests.open_meteo_client import open_meteo_client
+from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 DAY = date(2024, 2, 1)
 
@@ -42,8 +43,8 @@ def test_transient_faults_are_retried_to_success(
 ) -> None:
     resources = {
         **pipeline_resources,
-        "open_meteo": OpenMeteoResource(
-            base_url=open_meteo_server.base_url, backoff_factor=0.01, timeout_seconds=1.0
+        "open_meteo": open_meteo_client(
+            open_meteo_server.base_url, backoff_factor=0.01, timeout_seconds=1.0
         ),
     }
     open_meteo_server.set_faults(*faults)
@@ -108,3 +109,48 @@ def test_api_error_body_is_reported(lakehouse_assets, pipeline_resources) -> Non
     assert "Open-Meteo rejected the request (HTTP 400)" in text
     assert "Parameter 'start_date' is out of allowed range from 2022-08-01" in text
     assert not pipeline_resources["lakehouse"].table_exists(*BRONZE_RAW.table)
+
+
+KEY = "k3y-0f-the-commercial-plan"
+
+
+def _bronze_run(lakehouse_assets, resources, instance=None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        lakehouse_assets,
+        selection=[BRONZE_RAW.asset],
+        resources=resources,
+        tags={RANGE_START_TAG: DAY.isoformat(), RANGE_END_TAG: DAY.isoformat()},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def test_an_error_page_echoing_the_key_leaves_it_out_of_the_event_log(
+    lakehouse_assets, pipeline_resources, open_meteo_server
+) -> None:
+    """A proxy's error page lists the request's query; the run's whole event log is searched."""
+    client = open_meteo_client(open_meteo_server.base_url, api_key=KEY, backoff_factor=0.01)
+    open_meteo_server.set_faults({"kind": "echo_query", "status": 403})
+    instance = dg.DagsterInstance.ephemeral()
+    result = _bronze_run(lakehouse_assets, {**pipeline_resources, "open_meteo": client}, instance)
+    assert not result.success
+    records = instance.all_logs(result.run_id)
+    text = "\n".join(dg.serialize_value(record) for record in records)
+    assert "Denied by proxy" in text, "the page is reported"
+    assert KEY not in text
+
+
+def test_a_bad_answer_is_requested_once(
+    lakehouse_assets, pipeline_resources, open_meteo_server
+) -> None:
+    """A deterministic fault would fail the same way again: no retry spends the budget twice."""
+    open_meteo_server.set_faults({"kind": "text_values", "variable": "pm10"}, permanent=True)
+    open_meteo_server.reset_counters()
+    try:
+        result = _bronze_run(lakehouse_assets, pipeline_resources)
+    finally:
+        open_meteo_server.clear_faults()
+    assert not result.success
+    assert open_meteo_server.calls == 1
+    types = [e.event_type for e in result.all_events]
+    assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in types

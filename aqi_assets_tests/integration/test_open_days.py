@@ -16,8 +16,11 @@ from aqi_assets.ingest.open_days_sensor import (
     UNKNOWN_RUN,
     Cursor,
     open_days_sensor,
+    run_ranges,
 )
-from resources.open_meteo.client import OpenMeteoResource
+from aqi_assets.orchestration.jobs import REFRESH_JOB, refresh_selection
+from aqi_assets.report.asset import REPORT_KEY
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
 TODAY, YESTERDAY = date(2026, 3, 10), date(2026, 3, 9)
@@ -67,7 +70,7 @@ class Tick:
         context = dg.build_sensor_context(
             instance=self.instance,
             cursor=self.cursor,
-            resources={"open_meteo": OpenMeteoResource(base_url=self.server.base_url)},
+            resources={"open_meteo": open_meteo_client(base_url=self.server.base_url)},
         )
         collect = logging.Handler(logging.WARNING)
         collect.emit = lambda record: self.warnings.append(record.getMessage())
@@ -91,7 +94,10 @@ def test_yesterday_is_refreshed_until_fetched_from_the_next_days_00z_run(instanc
     fetched(instance, YESTERDAY, RUN_12Z)
     first = tick(at(9, 30))
     assert days(first) == [(YESTERDAY.isoformat(), TODAY.isoformat())]
-    assert set(first[0].asset_selection) == {BRONZE_RAW.key, FACT_AQI_FORECAST.key}
+    # One run per refresh: bronze to every gold table, the forecast, the report.
+    assert first[0].job_name == REFRESH_JOB
+    assert first[0].asset_selection == refresh_selection(ends_today=True)
+    assert {BRONZE_RAW.key, FACT_AQI_FORECAST.key, REPORT_KEY} <= set(first[0].asset_selection)
     assert first[0].tags[MODEL_RUN_TAG] == RUN_12Z.isoformat()
     assert tick(at(9, 40)) == [], "nothing new: same hour, same model run"
     # 10:00: the 00Z run is out, so the answers changed: refresh at once.
@@ -107,10 +113,30 @@ def test_an_older_day_still_open_is_refreshed_in_its_own_range(instance, tick) -
     fetched(instance, three_days_ago, datetime(2026, 3, 7, 0, tzinfo=UTC))
     fetched(instance, YESTERDAY, RUN_00Z)
     fetched(instance, TODAY - timedelta(days=2), RUN_00Z)
-    assert days(tick(at(10, 30))) == [
-        (three_days_ago.isoformat(), three_days_ago.isoformat()),
+    requests = tick(at(10, 30))
+    # The older day's run also covers the next day: its local day spans both UTC days.
+    assert days(requests) == [
+        (three_days_ago.isoformat(), (three_days_ago + timedelta(days=1)).isoformat()),
         (TODAY.isoformat(), TODAY.isoformat()),
     ]
+    older, today = requests
+    assert older.asset_selection == refresh_selection(ends_today=False)
+    assert FACT_AQI_FORECAST.key not in older.asset_selection
+    assert REPORT_KEY not in older.asset_selection
+    assert REPORT_KEY in today.asset_selection
+
+
+def test_open_days_one_day_apart_merge_into_one_run() -> None:
+    """Extended by their next day, ranges that touch are one run; today's is never extended."""
+    d = TODAY
+    assert run_ranges([d - timedelta(days=3), d - timedelta(days=1), d], d) == [
+        (d - timedelta(days=3), d)
+    ]
+    assert run_ranges([d - timedelta(days=5), d], d) == [
+        (d - timedelta(days=5), d - timedelta(days=4)),
+        (d, d),
+    ]
+    assert run_ranges([d], d) == [(d, d)]
 
 
 def test_without_meta_json_today_and_yesterday_with_one_warning(instance, tick, server) -> None:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
+from aqi_assets.catalog.columns import column_descriptions
 from aqi_assets.catalog.registry import (
     DIM_DATE,
     DIM_LOCATION,
@@ -17,6 +18,7 @@ from aqi_assets.catalog.registry import (
     FACT_HOURLY,
     SILVER_HOURLY,
     SILVER_REJECTS,
+    TABLES,
 )
 from aqi_assets_tests.materialize import land_late_reading, materialize_range, materialize_reference
 
@@ -63,6 +65,15 @@ def test_whole_graph_for_three_days(built, pipeline_resources) -> None:
     assert evaluations, "checks ran with the materializations"
     blocking_failed = [e.check_name for e in evaluations if not e.passed and e.blocking]
     assert blocking_failed == []
+    # The column catalogue describes exactly the columns each built table has.
+    spark = pipeline_resources["spark"]
+    built_tables = [
+        t for t in TABLES if spark.spark_session.catalog.tableExists(spark.table(*t.table))
+    ]
+    assert len(built_tables) == len(TABLES) - 1, "all but the forecast"
+    for table in built_tables:
+        columns = spark.spark_session.table(spark.table(*table.table)).columns
+        assert columns == list(column_descriptions(table)), table.asset
 
 
 def test_materializing_twice_gives_identical_tables(

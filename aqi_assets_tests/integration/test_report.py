@@ -22,8 +22,8 @@ from aqi_assets.report.page_data import City, ReportData
 from aqi_assets.report.summary import markdown
 from aqi_assets_tests.conftest import make_spark_resource
 from aqi_assets_tests.materialize import materialize_range, materialize_reference
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.iceberg.lakehouse_reader import LakehouseReader
-from resources.open_meteo.client import OpenMeteoResource
 
 DAYS = 8
 FORECAST = registry.FACT_AQI_FORECAST
@@ -62,7 +62,7 @@ def built(lakehouse_assets, spark, open_meteo_server, tmp_path_factory) -> Built
     reader = LakehouseReader(warehouse=warehouse.as_uri())
     resources = {
         "spark": make_spark_resource(warehouse, catalog_name=f"report{next(_ids)}"),
-        "open_meteo": OpenMeteoResource(base_url=open_meteo_server.base_url, backoff_factor=0.01),
+        "open_meteo": open_meteo_client(base_url=open_meteo_server.base_url, backoff_factor=0.01),
         "lakehouse": reader,
         "pipeline": PipelineConfig(),
     }

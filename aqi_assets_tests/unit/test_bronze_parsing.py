@@ -1,24 +1,29 @@
-"""Answers that once lost hours without an error: nearly valid times, a later invalid reading,
-fewer configured variables, values that are not numbers."""
+"""Answers that once lost hours without an error: nearly valid times (now refused by the client,
+before anything is written), a later invalid reading, fewer configured variables, values that
+are not numbers (refused by the client too; Spark still fails on them if one got through)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
 
+import dagster as dg
 import pytest
 
+from aqi_assets.catalog.pollutants import REQUESTED_VARIABLES
+from aqi_assets.ingest.final_errors import no_retry_for_answer_faults
 from aqi_assets.transforms.aqi.epa_pm25 import AqiTable
 from aqi_assets.transforms.bronze_rows import bronze_frame, payload_frame
 from aqi_assets.transforms.fetch_flags import with_fetch_flags
 from aqi_assets.transforms.silver_rows import split_ranked, with_reasons
-from resources.open_meteo.client import DEFAULT_VARIABLES, LocationPayload
+from resources.open_meteo.answers import match_items
+from resources.open_meteo.client import LocationPayload, OpenMeteoResponseError
 
 DAY = date(2024, 1, 1)
 EARLY, LATE = datetime(2024, 1, 2, 0, 5, tzinfo=UTC), datetime(2024, 1, 2, 1, 5, tzinfo=UTC)
 
 
-def _item(server, variables=DEFAULT_VARIABLES) -> dict:
+def _item(server, variables=REQUESTED_VARIABLES) -> dict:
     """Ha Noi's real answer for DAY from the local server."""
     return server.answer(
         {
@@ -37,27 +42,22 @@ def silver_and_rejects(bronze, at: datetime):
     return split_ranked(ranked, AqiTable.EPA_2024, at)
 
 
-def _bronze(spark, item: dict, batch: str, at: datetime, variables=DEFAULT_VARIABLES):
+def _bronze(spark, item: dict, batch: str, at: datetime, variables=REQUESTED_VARIABLES):
     payload = LocationPayload("hanoi", DAY, DAY, "http://local/v1/air-quality", json.dumps(item))
     rows = bronze_frame(payload_frame(spark, [payload]), at, batch_id=batch, variables=variables)
     return with_fetch_flags(rows, at, None)  # as bronze_raw writes them
 
 
-def test_nearly_valid_times_become_rejects_with_a_reason(spark, open_meteo_server) -> None:
+def test_nearly_valid_times_are_refused_by_the_client_naming_the_first(open_meteo_server) -> None:
     item = _item(open_meteo_server)
     item["hourly"]["time"][5] = "2024-01-01T05:00:00"
     item["hourly"]["time"][6] = "2024-01-01T6:00"
-    bronze = _bronze(spark, item, "b1", EARLY)
-    rows = bronze.collect()
-    assert len(rows) == 24
-    assert [r["time"] for r in rows if r["ts_utc"] is None] == [
-        "2024-01-01T05:00:00",
-        "2024-01-01T6:00",
-    ]
-    assert {r["event_date"] for r in rows} == {DAY}, "unparsed hours stay in their day"
-    silver, rejects = silver_and_rejects(bronze, LATE)
-    assert silver.count() == 22
-    assert [r["reason"] for r in rejects.collect()] == ["unparseable_timestamp"] * 2
+    with pytest.raises(OpenMeteoResponseError, match="nothing was written") as error:
+        match_items(item, ["hanoi"], REQUESTED_VARIABLES, DAY, DAY, "http://local/v1/air-quality")
+    assert "'hanoi' 2024-01-01..2024-01-01 has '2024-01-01T05:00:00' at hour 5, " in str(
+        error.value
+    )
+    assert "'2024-01-01T05:00' expected" in str(error.value)
 
 
 def test_a_later_invalid_reading_never_supersedes_a_valid_one(spark, open_meteo_server) -> None:
@@ -92,3 +92,12 @@ def test_a_series_that_is_not_numbers_fails_naming_location_and_variable(
     item["hourly"]["pm10"] = ["n/a"] * 24
     with pytest.raises(Exception, match=r"'hanoi': the series of 'pm10' cannot be read as numbers"):
         _bronze(spark, item, "b1", EARLY).collect()
+    # The same answer fails the same way again: the step fails without a retry (which would
+    # ask Open-Meteo again).
+    refused = pytest.raises(dg.Failure, match="cannot be read as numbers")
+    with refused as failure, no_retry_for_answer_faults("Writing bronze_raw"):
+        _bronze(spark, item, "b1", EARLY).collect()
+    assert failure.value.allow_retries is False
+    # What may pass is left to the retry policy.
+    with pytest.raises(ConnectionResetError), no_retry_for_answer_faults("Writing bronze_raw"):
+        raise ConnectionResetError("executor lost")

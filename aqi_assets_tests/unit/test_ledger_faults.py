@@ -15,6 +15,7 @@ import pytest
 from aqi_assets.cli.main import main
 from aqi_assets.config.reference import load_locations
 from aqi_assets.ingest.bronze_raw import fetch_or_fail
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.open_meteo.client import OpenMeteoError, OpenMeteoResource
 from resources.open_meteo.rate_budget import LEDGER_FILE, BudgetLedger
 
@@ -28,7 +29,7 @@ def _garbage(path: Path) -> Path:
 
 
 def _client(path: Path, deadline: float = 3600.0) -> OpenMeteoResource:
-    return OpenMeteoResource(
+    return open_meteo_client(
         base_url="http://127.0.0.1:9",
         rate_limits=LIMITS,
         ledger_path=str(path),

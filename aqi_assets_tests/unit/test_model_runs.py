@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from resources.open_meteo.client import OpenMeteoResource
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.open_meteo.model_run import ModelRun, is_final, read_model_run
 
 BEFORE_RUN = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)  # 00Z run not yet available
@@ -26,7 +26,7 @@ def server():
 
 
 def pm25_by_hour(server: LocalOpenMeteo, first: date, last: date) -> tuple[dict, datetime]:
-    client = OpenMeteoResource(base_url=server.base_url, hourly_variables=["pm2_5"])
+    client = open_meteo_client(base_url=server.base_url, hourly_variables=["pm2_5"])
     [answer] = client.fetch_requests([Place()], first, last)
     hourly = answer.items[0].payload["hourly"]
     return dict(zip(hourly["time"], hourly["pm2_5"], strict=True)), answer.fetched_at

@@ -190,13 +190,20 @@ def test_windows_over_the_hours_share_one_sort(spark, capsys) -> None:
     assert epoch_column() not in silver.columns
 
 
+SERIES = st.dictionaries(st.integers(0, 60), st.decimals(0, 600, places=1).map(float), min_size=20)
+
+
+# Eight random series per example, one location each: one Spark job checks them all (a job
+# per series made this the slowest unit test).
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(a=st.dictionaries(st.integers(0, 60), st.decimals(0, 600, places=1).map(float), min_size=20))
-def test_open_meteo_pm25_aqi_matches_the_reference(spark, a) -> None:
-    out = with_open_meteo_pm25_aqi(frame(spark, {"a": a}))
+@given(series=st.lists(SERIES, min_size=8, max_size=8))
+def test_open_meteo_pm25_aqi_matches_the_reference(spark, series) -> None:
+    by_location = {f"s{i}": a for i, a in enumerate(series)}
+    out = with_open_meteo_pm25_aqi(frame(spark, by_location))
     for row in out.collect():
+        a = by_location[row["location_key"]]
         h = int((row["ts_utc"] - START).total_seconds() // 3600)
         expected = ref.open_meteo_us_aqi_pm25([a.get(h - 24 + i) for i in range(24)])
         got = row["om_us_aqi_pm25"]

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from aqi_assets.config.reference import Location, load_locations
+from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.open_meteo.client import (
     OpenMeteoAPIError,
     OpenMeteoDeadlineError,
@@ -25,7 +26,7 @@ FIRST, LAST = date(2024, 1, 1), date(2025, 10, 16)
 def client(open_meteo_server) -> OpenMeteoResource:
     open_meteo_server.clear_faults()
     open_meteo_server.reset_counters()
-    return OpenMeteoResource(
+    return open_meteo_client(
         base_url=open_meteo_server.base_url, backoff_factor=0.01, max_retries=3, rate_limits="off"
     )
 
@@ -159,7 +160,7 @@ def test_400_carries_the_api_reason(client) -> None:
 
 
 def test_unreachable_server_says_so() -> None:
-    client = OpenMeteoResource(base_url="http://127.0.0.1:9", backoff_factor=0.01, max_retries=1)
+    client = open_meteo_client(base_url="http://127.0.0.1:9", backoff_factor=0.01, max_retries=1)
     with pytest.raises(OpenMeteoError, match="unreachable after 2 attempts"):
         client.fetch_hourly(load_locations(), date(2024, 1, 1), date(2024, 1, 1))
 

@@ -2,25 +2,27 @@
 
 An answer that lacks a requested variable, has `null` for one, or a series shorter than the
 requested days would otherwise become zero or missing bronze rows that replace good ones
-(SPEC section 7): each is an error naming the location, the variable and the request.
+(SPEC section 7); one whose hours are not exactly the requested UTC hours (an hour twice,
+local hours, unix times, another day's) or whose values are not numbers would land values in
+the wrong hour or fail later in Spark. Each is an error naming the location, the first bad hour
+or the variable, and the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from resources.open_meteo.errors import OpenMeteoError, OpenMeteoResponseError
 
-class OpenMeteoError(RuntimeError):
-    """Open-Meteo could not be used; the message says why (never containing a credential)."""
+__all__ = ["LocationPayload", "OpenMeteoError", "OpenMeteoResponseError", "match_items"]
 
-
-class OpenMeteoResponseError(OpenMeteoError):
-    """The response does not have the documented shape, or misses data that was requested."""
+# What a series' values may be: JSON numbers, or null for an hour the model has no value for.
+NUMERIC = frozenset({int, float, type(None)})
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,47 @@ def _check_series(
         )
 
 
+def expected_hours(start: date, end: date) -> list[str]:
+    """Every hour of days start..end in UTC, as Open-Meteo writes them ("2024-01-01T00:00")."""
+    first = datetime(start.year, start.month, start.day)
+    count = ((end - start).days + 1) * 24
+    return [(first + timedelta(hours=h)).strftime("%Y-%m-%dT%H:00") for h in range(count)]
+
+
+def _check_hours(
+    item: dict[str, Any], hours: list[str], where: str, variables: Sequence[str], source: str
+) -> None:
+    """UTC, exactly `hours` in order, and numbers or null: list and set comparisons at C speed."""
+    offset = item.get("utc_offset_seconds", 0)
+    if offset != 0:
+        raise OpenMeteoResponseError(
+            f"Open-Meteo's answer for {where} is in {item.get('timezone', 'an unnamed zone')} "
+            f"(utc_offset_seconds={offset}), not UTC: every value would land {offset / 3600:+g} h "
+            f"off; nothing was written. The request asks for timezone=GMT: check that no proxy "
+            f"rewrites it. Request: {source}"
+        )
+    hourly = item["hourly"]
+    times = hourly["time"]
+    if times != hours:
+        first = next(
+            i for i, (got, want) in enumerate(zip(times, hours, strict=True)) if got != want
+        )
+        raise OpenMeteoResponseError(
+            f"Open-Meteo's answer for {where} has {times[first]!r} at hour {first}, "
+            f"{hours[first]!r} expected (each hour from {hours[0]} to {hours[-1]} UTC once, in "
+            f"order); nothing was written. Request: {source}"
+        )
+    for variable in variables:
+        series = hourly[variable]
+        if not set(map(type, series)) <= NUMERIC:
+            index, value = next((i, v) for i, v in enumerate(series) if type(v) not in NUMERIC)
+            raise OpenMeteoResponseError(
+                f"Open-Meteo's answer for {where} has a {type(value).__name__} in the series of "
+                f"'{variable}' at hour {index} ({value!r}), where numbers or null belong; "
+                f"nothing was written. Request: {source}"
+            )
+
+
 def match_items(
     body: Any,
     keys: Sequence[str],
@@ -85,6 +128,7 @@ def match_items(
     """Pair items with location keys by order / location_id (never by the grid-snapped
     coordinates), each checked to hold every requested variable over every requested hour."""
     items = body if isinstance(body, list) else [body]
+    hours = expected_hours(start, end)
     if len(items) != len(keys):
         raise OpenMeteoResponseError(
             f"Open-Meteo returned {len(items)} items for {len(keys)} locations. Request: {source}"
@@ -108,5 +152,6 @@ def match_items(
                 f"Open-Meteo returned no hours for '{key}' {start}..{end}. Request: {source}"
             )
         _check_series(hourly, key, variables, start, end, source)
+        _check_hours(item, hours, f"'{key}' {start}..{end}", variables, source)
         matched.append(LocationPayload(key, start, end, source, orjson.dumps(item).decode()))
     return matched

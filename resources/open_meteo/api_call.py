@@ -3,20 +3,21 @@
 Before each attempt the ledger must admit the request's weight. A 429 is never a transient
 error: its reason names the window, which is waited out when the deadline allows, otherwise the
 request fails at once saying what is left and when it can resume. Transient failures (5xx,
-resets, timeouts) are retried with backoff, `Retry-After` capped by the deadline.
+resets, timeouts) are retried with backoff, `Retry-After` capped by the deadline. The body is
+read within the deadline and a size cap (bounded_read.py). Every message is redacted and no
+error carries the `requests` exception (its text holds the full URL, API key included).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import requests
+import urllib3
 
-from resources.open_meteo.answers import OpenMeteoError
 from resources.open_meteo.api_limits import (
     LANDING_MARGIN_SECONDS,
     RateLimits,
@@ -25,6 +26,21 @@ from resources.open_meteo.api_limits import (
     turning_window,
     window_of_reason,
 )
+from resources.open_meteo.bounded_read import (
+    ERROR_PAGE_BYTES,
+    BodyLimit,
+    BodyTooLarge,
+    BodyTooSlow,
+    error_reason,
+    read_body,
+)
+from resources.open_meteo.errors import (
+    OpenMeteoAPIError,
+    OpenMeteoBudgetError,
+    OpenMeteoDeadlineError,
+    OpenMeteoError,
+    OpenMeteoResponseError,
+)
 from resources.open_meteo.rate_budget import DEADLINE_SETTING, BudgetLedger
 
 TRANSIENT_STATUSES = (500, 502, 503, 504)
@@ -32,31 +48,10 @@ TRANSIENT_ERRORS = (
     requests.exceptions.ConnectionError,
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.Timeout,
+    # Raised by the streamed body read, which urllib3 does not wrap in requests' errors.
+    urllib3.exceptions.HTTPError,
 )
 _STANDARD_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
-
-
-class OpenMeteoAPIError(OpenMeteoError):
-    """Open-Meteo answered with an error status; `reason` is the API's own explanation."""
-
-    def __init__(self, message: str, status_code: int, reason: str, attempts: int = 1) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.reason = reason
-        self.attempts = attempts
-
-
-class OpenMeteoBudgetError(OpenMeteoError):
-    """The hour's or day's budget is spent and the deadline does not allow waiting for it."""
-
-    def __init__(self, message: str, window: str, resume_at: datetime) -> None:
-        super().__init__(message)
-        self.window = window
-        self.resume_at = resume_at
-
-
-class OpenMeteoDeadlineError(OpenMeteoError):
-    """No answer within the request's deadline."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +81,25 @@ def _hhmm(seconds: float) -> str:
     return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
+        return max(0.0, float(headers.get("Retry-After", "")))
     except ValueError:
         return None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt got: the status, headers and body (capped) of the answer."""
+
+    status: int
+    headers: Mapping[str, str]  # requests' case-insensitive headers
+    body: bytes
+
+
 @dataclass
 class ApiCall:
-    """One logical GET: `run()` returns (body text, HTTP attempts made)."""
+    """One logical GET: `run()` returns (body bytes, HTTP attempts made)."""
 
     session: requests.Session
     url: str
@@ -105,6 +109,8 @@ class ApiCall:
     policy: CallPolicy
     need: Need
     auth: tuple[str, str] | None = None
+    # The most an answer of this request may take (None: no cap, for direct tests).
+    limit: BodyLimit | None = None
     attempts: int = 0
     failures: int = 0
     started: float = field(default=0.0)
@@ -118,31 +124,28 @@ class ApiCall:
     def left(self) -> float:
         return self.started + self.policy.deadline_seconds - self.policy.clock()
 
-    def run(self) -> tuple[str, int]:
+    def run(self) -> tuple[bytes, int]:
         self.started = self.policy.clock()
         while True:
             spent_at = self._admit()
-            response = self._attempt()
-            if response is None:
+            answer = self._attempt()
+            if answer is None:
                 continue
-            if response.status_code == 200:
-                self.answer_date = response.headers.get("Date")
-                return response.text, self.attempts
-            reason = _error_reason(response.text)
-            if response.status_code == 429:
-                self._refused(reason, spent_at, _retry_after(response))
-            elif response.status_code in TRANSIENT_STATUSES:
+            if answer.status == 200:
+                self.answer_date = answer.headers.get("Date")
+                return answer.body, self.attempts
+            reason = error_reason(answer.body)
+            if answer.status == 429:
+                self._refused(reason, spent_at, _retry_after(answer.headers))
+            elif answer.status in TRANSIENT_STATUSES:
                 self._transient(
-                    f"HTTP {response.status_code}",
-                    _retry_after(response),
-                    response.status_code,
-                    reason,
+                    f"HTTP {answer.status}", _retry_after(answer.headers), answer.status, reason
                 )
             else:
                 raise OpenMeteoAPIError(
-                    f"Open-Meteo rejected the request (HTTP {response.status_code}): {reason}. "
+                    f"Open-Meteo rejected the request (HTTP {answer.status}): {reason}. "
                     f"Request: {self.source}",
-                    response.status_code,
+                    answer.status,
                     reason,
                     self.attempts,
                 )
@@ -199,26 +202,50 @@ class ApiCall:
             f"or raise {DEADLINE_SETTING}. Request: {self.source}"
         )
 
-    def _attempt(self) -> requests.Response | None:
-        """One HTTP attempt within the deadline; None after a transient error (retried)."""
+    def _attempt(self) -> Answer | None:
+        """One HTTP attempt within the deadline; None after a transient error (retried).
+
+        Errors are raised outside the `except` blocks: raised inside, they would carry the
+        `requests` exception, and its URL with the key, as their context.
+        """
         left = self.left()
         if left <= 0:
             self._deadline_passed("no time was left for another attempt")
         self.attempts += 1
+        failed = too_large = None
         try:
-            response = self.session.get(
-                self.url,
-                params=self.params,
-                auth=self.auth,
-                timeout=(min(10.0, left), min(self.policy.timeout_seconds, left)),
-            )
-            response.text  # noqa: B018 - a reset mid-body surfaces here, as a transient error
-            return response
+            return self._get(left)
         except TRANSIENT_ERRORS as exc:
-            if self.left() <= 0:
-                self._deadline_passed(type(exc).__name__)
-            self._transient(type(exc).__name__, None)
-            return None
+            failed = type(exc).__name__
+        except BodyTooSlow as exc:
+            failed = f"the body was still arriving, {exc.read:,} bytes read"
+        except BodyTooLarge as exc:
+            too_large = exc.read
+        if too_large is not None:
+            raise OpenMeteoResponseError(
+                f"Open-Meteo's answer is larger than the cap of {self.limit.bytes:,} bytes "
+                f"({too_large:,} read) for {self.limit.shape}; nothing was written. A proxy or "
+                f"server may be answering something else: open the request in a browser. "
+                f"Request: {self.source}"
+            )
+        if self.left() <= 0:
+            self._deadline_passed(failed)
+        self._transient(failed, None)
+        return None
+
+    def _get(self, left: float) -> Answer:
+        response = self.session.get(
+            self.url,
+            params=self.params,
+            auth=self.auth,
+            timeout=(min(10.0, left), min(self.policy.timeout_seconds, left)),
+            stream=True,
+        )
+        if response.status_code != 200:  # only the start of an error page is ever shown
+            body = read_body(response, ERROR_PAGE_BYTES, self.left, truncate=True)
+        else:
+            body = read_body(response, self.limit.bytes if self.limit else None, self.left)
+        return Answer(response.status_code, response.headers, body)
 
     def _transient(
         self, what: str, retry_after: float | None, status: int | None = None, reason: str = ""
@@ -262,13 +289,3 @@ class ApiCall:
             f"Open-Meteo gave no answer within the deadline of {self.policy.deadline_seconds:g} s "
             f"({DEADLINE_SETTING}) after {self.attempts} attempts ({what}). Request: {self.source}"
         )
-
-
-def _error_reason(text: str) -> str:
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError:
-        return text[:200] or "empty body"
-    if isinstance(body, dict) and body.get("reason"):
-        return str(body["reason"])
-    return text[:200]

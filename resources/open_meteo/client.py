@@ -31,6 +31,7 @@ from resources.open_meteo.api_call import (
     OpenMeteoDeadlineError,
 )
 from resources.open_meteo.api_limits import RateLimits, default_limits
+from resources.open_meteo.bounded_read import SHOWN_CHARACTERS, BodyLimit
 from resources.open_meteo.fetch_plan import DEFAULT_RESERVE, FetchPlan, plan_fetch
 from resources.open_meteo.model_run import answer_instant
 from resources.open_meteo.rate_budget import BudgetLedger
@@ -50,22 +51,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://air-quality-api.open-meteo.com"
 API_PATH = "/v1/air-quality"
-# The pollutant catalogue's requested variables (aqi_assets/catalog/pollutants.py): the profile
-# passes them; this default, for a client built directly, is kept equal by a unit test
-# (resources never import aqi_assets).
-DEFAULT_VARIABLES = [
-    "pm2_5",
-    "pm10",
-    "ozone",
-    "nitrogen_dioxide",
-    "sulphur_dioxide",
-    "carbon_monoxide",
-    "aerosol_optical_depth",
-    "dust",
-    "uv_index",
-    "us_aqi",
-    "us_aqi_pm2_5",
-]
 
 
 class LocationLike(Protocol):
@@ -101,9 +86,10 @@ class OpenMeteoResource(dg.ConfigurableResource):
     api_key: str | None = Field(
         default=None, description="API key for the commercial host (AQI_OPEN_METEO_API_KEY)."
     )
+    # Required, with no default: the pollutant catalogue (aqi_assets/catalog/pollutants.py) is
+    # the one list, and resources/ never imports aqi_assets; the profile passes it.
     hourly_variables: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_VARIABLES),
-        description="Hourly variables requested (the profile passes the pollutant catalogue's).",
+        description="Hourly variables requested (the profile passes the pollutant catalogue's)."
     )
     rate_limits: str | None = Field(
         default=None,
@@ -177,8 +163,18 @@ class OpenMeteoResource(dg.ConfigurableResource):
             "timezone": "GMT",
         }
 
-    def plan(self, locations: Sequence[LocationLike], start: date, end: date) -> FetchPlan:
-        """The requests for days start..end (inclusive), placed in the budget's current windows."""
+    def plan(
+        self,
+        locations: Sequence[LocationLike],
+        start: date,
+        end: date,
+        refresh: bool | None = None,
+    ) -> FetchPlan:
+        """The requests for days start..end (inclusive), placed in the budget's current windows.
+
+        `refresh`: the caller's word on what the fetch is for. True (the hourly refresh, the
+        forecast) may spend the reserve; False (a backfill) leaves it; None: judged by days.
+        """
         limits = self.limits()
         used = None if limits.off else self.ledger().usage(time.time)
         return plan_fetch(
@@ -191,6 +187,7 @@ class OpenMeteoResource(dg.ConfigurableResource):
             max_locations_per_call=self.max_locations_per_call,
             max_days_per_call=self.max_days_per_call,
             used=used,
+            bulk=None if refresh is None else not refresh,
         )
 
     def fetch_requests(
@@ -199,15 +196,16 @@ class OpenMeteoResource(dg.ConfigurableResource):
         start: date,
         end: date,
         plan: FetchPlan | None = None,
+        refresh: bool | None = None,
     ) -> Iterator[FetchResult]:
         """Hourly series of every location for days start..end (inclusive), one request at a time.
 
         Each answer can be handed on (to Spark) before the next is asked for, so memory holds
-        one request's answer, not the range's. `plan` defaults to `self.plan(...)`.
+        one request's answer, not the range's. `plan` defaults to `self.plan(..., refresh)`.
         """
         if end < start:
             raise ValueError(f"end {end} is before start {start}")
-        plan = plan or self.plan(locations, start, end)
+        plan = plan or self.plan(locations, start, end, refresh)
         logger = dg.get_dagster_logger()
         clean_base, auth = split_credentials(self.base_url)
         url = f"{clean_base.rstrip('/')}{API_PATH}"
@@ -226,19 +224,24 @@ class OpenMeteoResource(dg.ConfigurableResource):
             query = dict(params, apikey=self.api_key) if self.api_key else params
             rest = plan.requests[index:]
             need = Need(request.weight, reserve, sum(r.weight for r in rest), len(rest))
-            call = ApiCall(self._http(), url, query, source, self.ledger(), policy, need, auth)
-            text, attempts = call.run()
+            limit = BodyLimit.of(len(batch), request.days * 24, len(self.hourly_variables))
+            call = ApiCall(
+                self._http(), url, query, source, self.ledger(), policy, need, auth, limit
+            )
+            raw, attempts = call.run()
             logger.debug(
                 f"Open-Meteo: {len(batch)} locations {request.first_day}..{request.last_day}, "
                 f"{request.weight:,.1f} weighted calls, {attempts} attempts"
             )
             try:
-                body = orjson.loads(text)
+                body = orjson.loads(raw)
             except orjson.JSONDecodeError:
-                raise OpenMeteoResponseError(
-                    f"Open-Meteo response is not valid JSON: {text[:200]!r}. Request: {source}"
+                start_of = raw[:SHOWN_CHARACTERS].decode("utf-8", "replace")
+                raise OpenMeteoResponseError(  # its message is redacted (a page may echo the key)
+                    f"Open-Meteo response is not valid JSON: {start_of!r}; nothing was written. "
+                    f"A proxy may be answering instead of the API. Request: {source}"
                 ) from None
-            del text
+            del raw
             keys = [loc.key for loc in batch]
             items = match_items(
                 body, keys, self.hourly_variables, request.first_day, request.last_day, source
@@ -248,10 +251,14 @@ class OpenMeteoResource(dg.ConfigurableResource):
             yield FetchResult(tuple(items), attempts, request.weight, fetched_at)
 
     def fetch_hourly(
-        self, locations: Sequence[LocationLike], start: date, end: date
+        self,
+        locations: Sequence[LocationLike],
+        start: date,
+        end: date,
+        refresh: bool | None = None,
     ) -> FetchResult:
         """Hourly series of every location for days start..end (inclusive), in few calls."""
-        answers = list(self.fetch_requests(locations, start, end))
+        answers = list(self.fetch_requests(locations, start, end, refresh=refresh))
         return FetchResult(
             items=tuple(item for answer in answers for item in answer.items),
             api_calls=sum(answer.api_calls for answer in answers),

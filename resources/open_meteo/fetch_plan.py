@@ -24,8 +24,9 @@ from resources.open_meteo.api_limits import (
 from resources.open_meteo.plan_text import describe_plan
 
 DEFAULT_RESERVE = 0.1
-# A fetch of at most this many days is the hourly refresh (today, and yesterday early in the
-# day); anything longer is bulk and leaves the reserve to it.
+# Without the caller's word (`bulk`), a fetch of at most this many days is taken for the hourly
+# refresh (today, and yesterday early in the day) and anything longer for bulk, which leaves
+# the reserve to it. The refresh's callers say so: the forecast asks for 6 days.
 REFRESH_DAYS = 2
 # Requests weigh at most this share of the smallest cap, so a minute holds two of them and no
 # request is worth an hour of budget.
@@ -170,8 +171,9 @@ def plan_fetch(
 ) -> FetchPlan:
     """The requests for locations x first_day..last_day (inclusive) and their earliest schedule.
 
-    `bulk` (default: more than REFRESH_DAYS days) makes the fetch leave `reserve` of the hour's
-    and the day's budget; `start` (default now) and `used` (weighted calls already counted in
+    `bulk` makes the fetch leave `reserve` of the hour's and the day's budget: the caller says
+    what the fetch is for (False: the hourly refresh or the forecast; default: more than
+    REFRESH_DAYS days); `start` (default now) and `used` (weighted calls already counted in
     the windows holding `start`, e.g. from the ledger) place the schedule in real windows.
     """
     if last_day < first_day:

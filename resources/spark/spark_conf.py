@@ -3,20 +3,21 @@ each profile starts its driver with (pure functions, no JVM)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from enum import StrEnum
-from importlib import resources as importlib_resources
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+from resources.spark.jar_pins import ICEBERG_RUNTIME, JDBC_DRIVERS, JarError, JarPin, pinned_jar
 
 if TYPE_CHECKING:
     from resources.spark.spark_resource import SparkIcebergResource
 
-ICEBERG_JAR_PACKAGE = "snowpark_connect_deps_iceberg"
-ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+ICEBERG_JAR_NAME = ICEBERG_RUNTIME.file_name
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # In local mode the driver is the executor too: a heap where the windows' sorts and the cached
@@ -65,26 +66,31 @@ class CatalogType(StrEnum):
     HIVE = "hive"
 
 
-def shipped_iceberg_jar() -> str:
-    """Path of the Iceberg Spark runtime jar shipped by the `snowpark-connect-deps-iceberg` wheel."""
+def fetched_jar(pin: JarPin) -> str:
+    """The checked copy of `pin` fetched into the project folder (resources/spark/jar_pins.py)."""
     try:
-        jar = importlib_resources.files(ICEBERG_JAR_PACKAGE).joinpath("jars", ICEBERG_JAR_NAME)
-    except ModuleNotFoundError as exc:
-        raise SparkConfigError(
-            "The Iceberg runtime jar package is not installed: pip install "
-            "'snowpark-connect-deps-iceberg==1.0.2', or set iceberg_jar / iceberg_packages."
-        ) from exc
-    if not jar.is_file():
-        raise SparkConfigError(
-            f"{ICEBERG_JAR_NAME} is missing from {ICEBERG_JAR_PACKAGE}; version 1.0.3 of that package "
-            "is stripped: install snowpark-connect-deps-iceberg==1.0.2."
-        )
-    return str(jar)
+        return str(pinned_jar(pin))
+    except JarError as exc:
+        raise SparkConfigError(str(exc)) from None
+
+
+def pinned_iceberg_jar() -> str:
+    """The Iceberg Spark runtime jar fetched by its pinned Maven coordinates."""
+    return fetched_jar(ICEBERG_RUNTIME)
 
 
 def iceberg_runtime_jar(configured: str | None) -> str:
-    """The Iceberg runtime jar the driver and executors load: the configured one, else the shipped."""
-    return configured or shipped_iceberg_jar()
+    """The Iceberg runtime jar the driver and executors load: the configured one, else the pinned."""
+    return configured or pinned_iceberg_jar()
+
+
+def require_spark_jars(configured: str | None, packages: str | None, catalog_type: str) -> None:
+    """Fail with what to run when a jar the driver will load is missing or damaged."""
+    if not (configured or packages):
+        pinned_iceberg_jar()
+    if catalog_type == CatalogType.JDBC:
+        for pin in JDBC_DRIVERS:
+            fetched_jar(pin)
 
 
 def driver_class_path(jar: str) -> list[str]:
@@ -142,18 +148,25 @@ def require_java() -> None:
 
 
 def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
-    """Where the driver and the executors find the Iceberg runtime: packages, or a jar."""
-    if res.iceberg_packages:
-        return {"spark.jars.packages": res.iceberg_packages}
-    jar = iceberg_runtime_jar(res.iceberg_jar)
+    """Where the driver and the executors find the Iceberg runtime (packages, or a jar) and,
+    for a JDBC catalog only, the JDBC drivers."""
     conf: dict[str, str] = {}
-    # Classes on the driver's own class path can come from its class archive (jvm_archive.py).
-    if class_path := driver_class_path(jar):
+    jars: list[str] = []
+    if res.iceberg_packages:
+        conf["spark.jars.packages"] = res.iceberg_packages
+    else:
+        jars.append(iceberg_runtime_jar(res.iceberg_jar))
+    if res.catalog_type is CatalogType.JDBC:
+        jars += [fetched_jar(pin) for pin in JDBC_DRIVERS]
+    # Classes on the driver's own class path can come from its class archive (jvm_archive.py),
+    # and java.sql.DriverManager finds only drivers there.
+    if class_path := [entry for jar in jars for entry in driver_class_path(jar)]:
         conf["spark.driver.extraClassPath"] = os.pathsep.join(class_path)
-    if not (class_path and runs_executors_in_driver(res.master)):
-        # Executors in their own JVMs need a copy. In-process ones share the driver's class
-        # path; a copy would land under the driver's temp dir each run, and a kill leaves it.
-        conf["spark.jars"] = jar
+    # Executors in their own JVMs need a copy. In-process ones share the driver's class path; a
+    # copy would land under the driver's temp dir each run, and a kill leaves it.
+    in_process = runs_executors_in_driver(res.master)
+    if shipped := [jar for jar in jars if not (driver_class_path(jar) and in_process)]:
+        conf["spark.jars"] = ",".join(shipped)
     return conf
 
 
@@ -206,6 +219,8 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
         if res.dynamic_allocation_max_executors:
             conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
     conf.update({key: str(value) for key, value in res.spark_config.items()})
+    if res.spark_config_json:
+        conf.update({key: str(value) for key, value in json.loads(res.spark_config_json).items()})
     if not runs_executors_in_driver(res.master):
         # Executors in JVMs of their own run the generated code; options set by the user win.
         conf = with_java_options(conf, EXECUTOR_JAVA_OPTIONS, COMPILE_GENERATED_CODE)

@@ -38,6 +38,13 @@ class SparkIcebergResource(LazyPySparkResource):
     spark_config: dict[str, Any] = Field(
         default_factory=dict, description="Extra Spark properties; they win over the typed fields."
     )
+    # A string, so it can be a dg.EnvVar: properties may hold secrets (an S3 key, a password),
+    # and the UI then shows the variable's name, never its value.
+    spark_config_json: str | None = Field(
+        default=None,
+        description="A JSON object of extra Spark properties, e.g. dg.EnvVar('AQI_SPARK_CONF'); "
+        "they win over the typed fields and spark_config.",
+    )
     master: str = Field(
         default="local[*]", description="Spark master: local[*], yarn, spark://host:port."
     )

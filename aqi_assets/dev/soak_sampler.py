@@ -1,0 +1,109 @@
+"""Growth figures of a running `dagster dev`, sampled every N minutes: the real-time soak.
+
+The same checks as aqi_assets_tests/integration/test_48_hours.py, on real time: event-log rows
+written since the last sample, failed runs, Iceberg snapshots per table, entries under the
+system temp directory, and the resident memory of Dagster's and Spark's processes. One JSON
+line per sample on stdout; a final verdict (flat or not) when it stops.
+
+    DAGSTER_HOME=.dagster_home .venv/bin/python -m aqi_assets.dev.soak_sampler \
+        --every 10 --for 120 > soak.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from aqi_assets.catalog.registry import TABLES
+from aqi_assets.config.settings import load_settings
+from resources.iceberg.lakehouse_reader import LakehouseReader
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# Processes whose memory is followed: the webserver, the daemon, run workers and their JVMs.
+WATCHED = ("dagster", "org.apache.spark")
+
+
+def rss_by_process() -> dict[str, float]:
+    """Resident MiB of every watched process, keyed `pid:name` (read from /proc)."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            pages = int((proc / "statm").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if any(w in cmdline for w in WATCHED) and "soak_sampler" not in cmdline:
+            name = cmdline.split()[0].rsplit("/", 1)[-1]
+            found[f"{proc.name}:{name}"] = round(pages * PAGE_KB / 1024, 1)
+    return found
+
+
+def temp_entries() -> int:
+    """Files and folders under the system temp directory."""
+    return sum(len(d) + len(f) for _, d, f in os.walk(tempfile.gettempdir(), onerror=None))
+
+
+def sample(instance: dg.DagsterInstance, reader: LakehouseReader, since: float) -> dict:
+    """One sample: what happened since `since` (a timestamp) and the state now."""
+    runs = instance.get_run_records(dg.RunsFilter(updated_after=datetime.fromtimestamp(since, UTC)))
+    return {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": len(runs),
+        "failed_runs": sum(r.dagster_run.status == dg.DagsterRunStatus.FAILURE for r in runs),
+        "event_rows": sum(len(instance.all_logs(r.dagster_run.run_id)) for r in runs),
+        "snapshots": {
+            t.asset: len(reader.snapshots(*t.table))
+            for t in TABLES
+            if reader.table_exists(*t.table)
+        },
+        "temp_entries": temp_entries(),
+        "rss_mb": rss_by_process(),
+    }
+
+
+def verdict(samples: list[dict], tolerance: float = 0.05) -> list[str]:
+    """What is not flat over the second half of the soak (empty: flat)."""
+    half = samples[len(samples) // 2 :]
+    problems = []
+    if any(s["failed_runs"] for s in samples):
+        problems.append("a run failed")
+    rows = [s["event_rows"] for s in half if s["runs"]]
+    if rows and max(rows) - min(rows) > tolerance * max(rows):
+        problems.append(f"event rows per interval vary: {rows}")
+    if half and half[-1]["temp_entries"] > half[0]["temp_entries"]:
+        problems.append(
+            f"temp entries grew: {half[0]['temp_entries']} -> {half[-1]['temp_entries']}"
+        )
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--every", type=float, default=10, help="minutes between samples")
+    parser.add_argument("--for", dest="total", type=float, default=120, help="minutes in all")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    reader = LakehouseReader(warehouse=settings.warehouse)
+    samples: list[dict] = []
+    with dg.DagsterInstance.get() as instance:
+        last, end = time.time(), time.time() + args.total * 60
+        while time.time() < end:
+            time.sleep(args.every * 60)
+            samples.append(sample(instance, reader, last))
+            last = time.time()
+            print(json.dumps(samples[-1]), flush=True)
+    problems = verdict(samples)
+    print(json.dumps({"flat": not problems, "problems": problems}), flush=True)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
