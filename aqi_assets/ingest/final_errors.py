@@ -18,6 +18,7 @@ from pyspark.errors import (
     NumberFormatException,
 )
 
+from aqi_assets.transforms.bronze_rows import UNREADABLE_ANSWER
 from resources.open_meteo.redaction import redact
 
 # Spark's errors that come from the data or the plan, never from the cluster's state.
@@ -28,14 +29,18 @@ DETERMINISTIC_SPARK_ERRORS = (
     NumberFormatException,
 )
 # `F.raise_error` (bronze_rows: a series Spark cannot read): raised in a task, it reaches Python
-# wrapped in a job failure of any class; its error class says what it is.
-RAISED_BY_THE_PIPELINE = "USER_RAISED_EXCEPTION"
+# wrapped in a job failure of any class. Compiled code names its error class; interpreted
+# expressions (the short-run driver) raise a plain RuntimeException, so its text says it too.
+RAISED_BY_THE_PIPELINE = ("USER_RAISED_EXCEPTION", UNREADABLE_ANSWER)
 SHOWN_LINES = 3
 
 
 def is_deterministic(exc: BaseException) -> bool:
     """Whether `exc` would happen again on the same answer."""
-    return isinstance(exc, DETERMINISTIC_SPARK_ERRORS) or RAISED_BY_THE_PIPELINE in str(exc)
+    text = str(exc)
+    return isinstance(exc, DETERMINISTIC_SPARK_ERRORS) or any(
+        marker in text for marker in RAISED_BY_THE_PIPELINE
+    )
 
 
 @contextmanager

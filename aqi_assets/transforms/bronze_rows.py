@@ -57,6 +57,8 @@ BRONZE_SCHEMA = T.StructType(
     ]
 )
 
+# Ends every error this module raises inside Spark: how a caller knows a retry cannot help.
+UNREADABLE_ANSWER = "; nothing was written. Request: "
 PAYLOAD_COLUMNS = "location_key string, start_date date, source string, body string"
 BUSINESS_FIELDS: tuple[str, ...] = ("location_key", "time", *API_VARIABLES)
 
@@ -107,7 +109,7 @@ def _unreadable(variables: Sequence[str]) -> Column:
         F.col("location_key"),
         F.lit("': "),
         problem,
-        F.lit("; nothing was written. Request: "),
+        F.lit(UNREADABLE_ANSWER),
         F.col("source"),
     )
 
