@@ -112,7 +112,7 @@ def test_a_table_without_the_columns_the_asset_writes_fails_loudly_and_keeps_its
     clocked, lakehouse_assets, spark
 ) -> None:
     """A bronze table written without the fetch flags is not altered behind anyone's back: the
-    run fails, without retries, naming the missing columns and what to do."""
+    run fails, without retries, naming the missing columns and the explicit opt-in that adds them."""
     _, resources = clocked
     client = resources["open_meteo"]
     locations = resources["pipeline"].locations()
@@ -132,7 +132,8 @@ def test_a_table_without_the_columns_the_asset_writes_fails_loudly_and_keeps_its
     message = failure.step_failure_data.error.message
     for column in ("is_forecast", "model_run_at"):
         assert f"{column} " in message
-    assert f"DROP TABLE {name}" in message
+    # Columns only added: the way forward is the explicit opt-in, not a dropped table.
+    assert "schema_evolution: add_columns" in message
     assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert "is_forecast" not in session.table(name).columns
     assert session.table(name).count() == rows

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aqi_assets.config.profiles import spark_resource
 from aqi_assets.config.reference import ReferenceDataError, load_locations, load_pollutants
 from aqi_assets.config.settings import (
     Profile,
@@ -15,6 +16,7 @@ from aqi_assets.config.settings import (
     check_warehouse_writable,
     load_settings,
 )
+from resources.spark.spark_conf import build_spark_conf
 
 
 def test_defaults_are_the_embedded_local_setup(
@@ -111,3 +113,14 @@ def test_bad_locations_file(tmp_path: Path, content: str, message: str) -> None:
 def test_missing_locations_file(tmp_path: Path) -> None:
     with pytest.raises(ReferenceDataError, match="Cannot read the locations file"):
         load_locations(tmp_path / "missing.json")
+
+
+def test_a_resource_built_outside_dagster_reads_its_secret_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Secret-bearing settings reach the resource as dg.EnvVar; a script (docs/analysts.md, the
+    YARN smoke job) builds it without Dagster and must still get their values."""
+    monkeypatch.setenv("AQI_SPARK_CONF", '{"spark.sql.session.timeZone": "UTC"}')
+    monkeypatch.setenv("AQI_WAREHOUSE", (tmp_path / "wh").as_uri())
+    resource = spark_resource(load_settings())
+    assert build_spark_conf(resource)["spark.sql.session.timeZone"] == "UTC"

@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from dagster import EnvVar
+
 from resources.spark.jar_pins import ICEBERG_RUNTIME, JDBC_DRIVERS, JarError, JarPin, pinned_jar
 
 if TYPE_CHECKING:
@@ -170,6 +172,15 @@ def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
     return conf
 
 
+def resolved(value: str) -> str:
+    """`value`, read from its environment variable when it is a `dg.EnvVar`.
+
+    Dagster resolves an EnvVar field when it builds the resource for a run; a resource built
+    directly (a notebook, a script, docs/analysts.md) still holds the EnvVar itself.
+    """
+    return value.get_value() or "" if isinstance(value, EnvVar) else value
+
+
 def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict[str, str]:
     """Translate the resource's typed fields into Spark properties (pure, no JVM)."""
     catalog = f"spark.sql.catalog.{res.catalog_name}"
@@ -197,7 +208,7 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
             raise SparkConfigError(
                 f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
             )
-        conf[f"{catalog}.uri"] = res.catalog_uri
+        conf[f"{catalog}.uri"] = resolved(res.catalog_uri)
     conf.update(iceberg_jar_conf(res))
     if res.master.startswith("local"):
         conf["spark.driver.bindAddress"] = "127.0.0.1"
@@ -220,7 +231,8 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
             conf["spark.dynamicAllocation.maxExecutors"] = str(res.dynamic_allocation_max_executors)
     conf.update({key: str(value) for key, value in res.spark_config.items()})
     if res.spark_config_json:
-        conf.update({key: str(value) for key, value in json.loads(res.spark_config_json).items()})
+        extra = json.loads(resolved(res.spark_config_json))
+        conf.update({key: str(value) for key, value in extra.items()})
     if not runs_executors_in_driver(res.master):
         # Executors in JVMs of their own run the generated code; options set by the user win.
         conf = with_java_options(conf, EXECUTOR_JAVA_OPTIONS, COMPILE_GENERATED_CODE)
