@@ -20,7 +20,7 @@ from pathlib import Path
 import dagster as dg
 
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.ingest.open_days_sensor import open_days_sensor
+from aqi_assets.ingest.open_days_sensor import open_days_sensor, ranges
 from aqi_assets.orchestration.maintenance import MAINTENANCE_CRON
 from resources.spark.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
@@ -60,20 +60,6 @@ def daily_cron_passed(cron: str, before: datetime, now: datetime) -> bool:
             return True
         day += timedelta(days=1)
     return False
-
-
-def day_ranges(days: Iterable[date]) -> Iterator[tuple[date, date]]:
-    """Runs of consecutive days as (first, last)."""
-    first = last = None
-    for day in sorted(days):
-        if last is not None and day == last + timedelta(days=1):
-            last = day
-            continue
-        if first is not None:
-            yield first, last
-        first = last = day
-    if first is not None:
-        yield first, last
 
 
 @dataclass
@@ -284,7 +270,7 @@ class Simulation:
                 unpartitioned.append(key)
         requests = []
         for days, keys in by_days.items():
-            for first, last in day_ranges(date.fromisoformat(d) for d in days):
+            for first, last in ranges([date.fromisoformat(d) for d in days]):
                 tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
                 requests.append((keys, tags))
         if unpartitioned:

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from aqi_assets_tests.open_meteo_client import open_meteo_client
+from resources.open_meteo.client import OpenMeteoResource
 from resources.spark.spark_conf import SHORT_RUN_CONF
 
 
@@ -28,3 +30,13 @@ def short_run_sql(request: pytest.FixtureRequest) -> Iterator[None]:
             spark.conf.unset(key)
         else:
             spark.conf.set(key, value)
+
+
+@pytest.fixture
+def client(open_meteo_server) -> OpenMeteoResource:
+    """A client of the local server with no budget, quick retries and no faults left over."""
+    open_meteo_server.clear_faults()
+    open_meteo_server.reset_counters()
+    return open_meteo_client(
+        open_meteo_server.base_url, backoff_factor=0.01, max_retries=3, rate_limits="off"
+    )

@@ -8,23 +8,12 @@ from datetime import date
 import pytest
 
 from aqi_assets.config.reference import load_locations
-from aqi_assets_tests.open_meteo_client import open_meteo_client
 from resources.open_meteo.client import (
     OpenMeteoDeadlineError,
-    OpenMeteoResource,
     OpenMeteoResponseError,
 )
 
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 2)
-
-
-@pytest.fixture
-def client(open_meteo_server) -> OpenMeteoResource:
-    open_meteo_server.clear_faults()
-    open_meteo_server.reset_counters()
-    return open_meteo_client(
-        open_meteo_server.base_url, backoff_factor=0.01, max_retries=3, rate_limits="off"
-    )
 
 
 @pytest.mark.parametrize(

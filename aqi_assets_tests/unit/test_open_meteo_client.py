@@ -15,20 +15,10 @@ from resources.open_meteo.client import (
     OpenMeteoAPIError,
     OpenMeteoDeadlineError,
     OpenMeteoError,
-    OpenMeteoResource,
     OpenMeteoResponseError,
 )
 
 FIRST, LAST = date(2024, 1, 1), date(2025, 10, 16)
-
-
-@pytest.fixture
-def client(open_meteo_server) -> OpenMeteoResource:
-    open_meteo_server.clear_faults()
-    open_meteo_server.reset_counters()
-    return open_meteo_client(
-        base_url=open_meteo_server.base_url, backoff_factor=0.01, max_retries=3, rate_limits="off"
-    )
 
 
 def grid(n: int) -> list[Location]:
