@@ -26,16 +26,18 @@ from aqi_assets.orchestration.partitions import daily_partitions
 from aqi_assets.quality.declared_checks import validate_declarations
 from aqi_assets.report.asset import air_quality_report
 from aqi_assets.silver.silver_hourly import build_silver
+from resources.iceberg.catalog_uri import check_catalog_uri
 from resources.spark.spark_conf import require_java, require_spark_jars
 
 
 def validate_environment(settings: Settings) -> None:
     """Fail before any work with one clear line: check declarations, reference files,
-    warehouse, Java, the pinned jars."""
+    warehouse, catalog URI, Java, the pinned jars."""
     validate_declarations(TABLES)
     load_locations(settings.locations_path)
     load_pollutants(settings.pollutants_path)
     check_warehouse_writable(settings.warehouse)
+    check_catalog_uri(settings.catalog_type, settings.catalog_uri)
     if settings.spark_master.startswith(("local", "spark://")):
         require_java()
     require_spark_jars(settings.iceberg_jar, settings.iceberg_packages, settings.catalog_type)

@@ -28,18 +28,10 @@ UNIT_TESTS = Path(__file__).with_name("unit")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier.
-
-    The 48-hour simulation runs only when a marker expression names it (`-m simulation`).
-    """
+    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier."""
     for item in items:
         if UNIT_TESTS in Path(item.path).parents:
             item.add_marker(pytest.mark.unit)
-    if "simulation" not in (config.option.markexpr or ""):
-        skipped = [item for item in items if item.get_closest_marker("simulation")]
-        if skipped:
-            config.hook.pytest_deselected(items=skipped)
-            items[:] = [item for item in items if not item.get_closest_marker("simulation")]
 
 
 def make_spark_resource(
@@ -59,8 +51,17 @@ def make_spark_resource(
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """The one JVM of the test session; catalogs are registered per test on top of it."""
-    resource = make_spark_resource(tmp_path_factory.mktemp("session-warehouse"))
+    """The one JVM of the test session; catalogs are registered per test on top of it.
+
+    Its own catalog is a JDBC one: the JDBC drivers must be on the JVM's class path from its
+    start for any test to register a JDBC catalog. A catalog is set up once per JVM and name, so
+    `lh`, the code location's, is left to the one test that reads a JDBC catalog by it as
+    docs/analysts.md does (integration/test_jdbc_catalog.py).
+    """
+    folder = tmp_path_factory.mktemp("session-warehouse")
+    resource = make_spark_resource(
+        folder, "session", catalog_type="jdbc", catalog_uri=f"jdbc:sqlite:{folder}/catalog.db"
+    )
     session = resource.spark_session
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -167,6 +167,7 @@ class Simulation:
     automation_cursor: object | None = None
     run_keys: set[str] = field(default_factory=set)
     temp_ignore: tuple[str, ...] = ()
+    first_day_temp: set[str] = field(default_factory=set)
     _last_cron_check: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -180,14 +181,12 @@ class Simulation:
     # --- one simulated hour -------------------------------------------------------------------
 
     def hour(self, start: datetime) -> HourFigures:
-        """One hour from `start`: the sensor at :05, the automation drained, the crons, figures."""
+        """One hour from `start`: the sensor at :05, the automation drained twice, the crons, figures."""
         runs_before = len(self.runs)
         self.advance(start + timedelta(minutes=5))
         self.sensor_tick()
         self.drain(start + timedelta(minutes=6))
-        # A later evaluation in the hour: the 00:15 cron passes on it (and nothing else should).
-        self.advance(start + timedelta(minutes=20))
-        self.drain(self.clock.now)
+        # A later evaluation in the hour: nothing the refresh built should be requested again.
         self.advance(start + timedelta(minutes=35))
         self.drain(self.clock.now)
         figures = self.sample(start, self.runs[runs_before:])

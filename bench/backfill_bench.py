@@ -15,12 +15,14 @@ process, and Dagster's own bookkeeping for a no-op run over the same partitions.
     # the instance storages compared, interleaved round by round (docs/performance.md):
     .venv/bin/python bench/backfill_bench.py --locations 3 --skip-month --skip-hourly \
         --skip-reference --skip-floor --instances project stock-sqlite postgres --rounds 3
+    # Dagster's bookkeeping alone on each instance (bench/bench_instances.py names them):
+    .venv/bin/python bench/backfill_bench.py --locations --instances project postgres-stock \
+        postgres --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -29,7 +31,6 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +38,6 @@ from statistics import median
 from unittest import mock
 
 import dagster as dg
-import yaml
 
 from aqi_assets.catalog.registry import FACT_AQI_FORECAST, PARTITIONED_ASSETS
 from aqi_assets.cli.backfill import (
@@ -51,8 +51,8 @@ from aqi_assets.cli.graphql_queries import DagsterApi, RunInfo
 from aqi_assets.cli.progress import follow, watch
 from aqi_assets.dev.dagster_dev import DagsterDev, launch_partition_run, wait_for_run
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
-from aqi_assets.dev.local_postgres import LocalPostgres
 from aqi_assets.orchestration.jobs import LAKEHOUSE_JOB
+from bench.bench_instances import INSTANCES, instance_setup
 from bench.duckdb_reference import run_reference
 from resources.spark.run_tags import RANGE_END_TAG, RANGE_START_TAG
 
@@ -62,29 +62,6 @@ SINGLE_RUN_LABEL = "22 months as one run"
 MONTH_RUN_LABEL = "1 month as one run"
 # The machine's speed drifts between minutes: the hourly refresh is measured three times.
 HOURLY_REPEATS = 3
-# Instance storages --instances compares: the project's dagster.yaml as it is, the same without
-# its event_log_storage section (Dagster's stock SQLite), the production PostgreSQL instance, and
-# that one with Dagster's event batching turned on.
-INSTANCES = ("project", "stock-sqlite", "postgres", "postgres-batch")
-
-
-@contextlib.contextmanager
-def instance_setup(name: str, work: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    """The instance file of one --instances choice and the environment it needs."""
-    if name == "project":
-        yield ROOT / "dagster.yaml", {}
-    elif name == "stock-sqlite":
-        config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-        config.pop("event_log_storage", None)
-        path = work / "stock-sqlite.yaml"
-        path.write_text(yaml.safe_dump(config))
-        yield path, {}
-    else:
-        with LocalPostgres() as server:
-            env = server.env(server.create_database("dagster"))
-            if name == "postgres-batch":
-                env["DAGSTER_EVENT_BATCH_SIZE"] = "1000"
-            yield ROOT / "deploy" / "dagster-postgres.yaml", env
 
 
 @dataclass
@@ -127,7 +104,7 @@ def cpu_calibration() -> float:
 
 def synthetic_locations(count: int, path: Path) -> Path:
     """`count` locations on a grid over South-East Asia (the first three are the shipped cities)."""
-    shipped = json.loads((ROOT / "aqi_assets" / "data" / "locations.json").read_text())
+    shipped = json.loads((ROOT / "aqi_assets" / "config" / "data" / "locations.json").read_text())
     rows = shipped[:count]
     i = 0
     while len(rows) < count:

@@ -50,6 +50,15 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
     )
 
 
+def lakehouse_reader(settings: Settings) -> LakehouseReader:
+    """pyiceberg reading the tables through the configured catalog, as Spark writes them."""
+    return LakehouseReader(
+        warehouse=settings.warehouse,
+        catalog_type=settings.catalog_type,
+        catalog_uri=dg.EnvVar(CATALOG_URI_ENV) if settings.catalog_uri else None,
+    )
+
+
 def resources_for(settings: Settings) -> dict[str, Any]:
     """All resources of the code location for `settings.profile`."""
     return {
@@ -63,7 +72,7 @@ def resources_for(settings: Settings) -> dict[str, Any]:
             budget_reserve=settings.api_budget.reserve,
             ledger_path=settings.api_budget.ledger_path,
         ),
-        "lakehouse": LakehouseReader(warehouse=settings.warehouse),
+        "lakehouse": lakehouse_reader(settings),
         "pipeline": PipelineConfig(
             locations_path=settings.locations_path,
             pollutants_path=settings.pollutants_path,

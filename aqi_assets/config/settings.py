@@ -20,7 +20,7 @@ from resources.spark.spark_conf import (
     LOCAL_DRIVER_MEMORY,
     SparkConfigError,
     driver_class_path,
-    iceberg_runtime_jar,
+    driver_jars,
 )
 
 DEFAULT_OPEN_METEO_URL = "https://air-quality-api.open-meteo.com"
@@ -171,8 +171,8 @@ def _jvm_archive(env: dict[str, str], home: Path) -> str | None:
     if raw:
         return str(Path(raw).expanduser())
     try:
-        jar = iceberg_runtime_jar(env.get("AQI_ICEBERG_JAR"))
-        return str(default_archive_path(home, driver_class_path(jar)))
+        jars = driver_jars(env.get("AQI_ICEBERG_JAR"), env.get("AQI_CATALOG_TYPE", "hadoop"))
+        return str(default_archive_path(home, [e for jar in jars for e in driver_class_path(jar)]))
     except SparkConfigError:
         return None  # no Java: validate_environment says so in its own words
 

@@ -48,6 +48,10 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
         LocalOpenMeteo() as server,
     ):
         warehouse = Path(scratch).as_uri()
+        # The runs' catalog kind: a JDBC one puts its drivers on the class path the archive keeps.
+        catalog = {"catalog_type": settings.catalog_type}
+        if settings.catalog_type == "jdbc":
+            catalog["catalog_uri"] = f"jdbc:sqlite:{scratch}/iceberg_catalog.db"
         resources = {
             "spark": SparkIcebergResource(
                 warehouse=warehouse,
@@ -55,11 +59,12 @@ def pipeline_workload(settings: Settings, java_option: str) -> None:
                 iceberg_packages=settings.iceberg_packages,
                 ui_enabled=False,
                 spark_config={DRIVER_JAVA_OPTIONS: java_option},
+                **catalog,
             ),
             "open_meteo": OpenMeteoResource(
                 base_url=server.base_url, hourly_variables=list(REQUESTED_VARIABLES)
             ),
-            "lakehouse": LakehouseReader(warehouse=warehouse),
+            "lakehouse": LakehouseReader(warehouse=warehouse, **catalog),
             "pipeline": PipelineConfig(),
         }
         # The lakehouse tables only: other assets (the report) need resources this run lacks.

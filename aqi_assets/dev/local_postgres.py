@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
 
 from aqi_assets.dev.dagster_dev import free_port
 
@@ -125,6 +126,20 @@ class LocalPostgres:
             conn.close()
         return name
 
+    def set_database_option(self, database: str, name: str, value: str) -> None:
+        """`ALTER DATABASE database SET name = value`: every later session starts with it."""
+        conn = self.connect()
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                        sql.Identifier(database), sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+        finally:
+            conn.close()
+
     def env(self, database: str) -> dict[str, str]:
         """The connection variables deploy/dagster-postgres.yaml reads."""
         return {
@@ -134,6 +149,13 @@ class LocalPostgres:
             "DAGSTER_PG_PASSWORD": self.password,
             "DAGSTER_PG_DB": database,
         }
+
+    def jdbc_uri(self, database: str) -> str:
+        """`database` as an Iceberg JDBC catalog URI (AQI_CATALOG_URI), credentials included."""
+        return (
+            f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+            f"?user={self.user}&password={self.password}"
+        )
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: open sessions are ended) and remove its folder."""

@@ -2,10 +2,11 @@
 
 The same checks as aqi_assets_tests/integration/test_48_hours.py, on real time: event-log rows
 written since the last sample, failed runs, Iceberg snapshots per table, entries under the
-system temp directory, and the resident memory of Dagster's and Spark's processes. One JSON
-line per sample on stdout; a final verdict (flat or not) when it stops.
+temp directory (start the instance and the sampler with one TMPDIR of their own), and the
+resident memory of the instance's Dagster and Spark processes (those with its DAGSTER_HOME).
+One JSON line per sample on stdout; a final verdict (flat or not) when it stops.
 
-    DAGSTER_HOME=.dagster_home .venv/bin/python -m aqi_assets.dev.soak_sampler \
+    TMPDIR=.soak_tmp DAGSTER_HOME=.dagster_home .venv/bin/python -m aqi_assets.dev.soak_sampler \
         --every 10 --for 120 > soak.jsonl
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from aqi_assets.catalog.registry import TABLES
+from aqi_assets.config.profiles import lakehouse_reader
 from aqi_assets.config.settings import load_settings
 from resources.iceberg.lakehouse_reader import LakehouseReader
 
@@ -31,23 +33,28 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 WATCHED = ("dagster", "org.apache.spark")
 
 
-def rss_by_process() -> dict[str, float]:
-    """Resident MiB of every watched process, keyed `pid:name` (read from /proc)."""
+def rss_by_process(home: str) -> dict[str, float]:
+    """Resident MiB of every watched process of the instance at `home` (its DAGSTER_HOME, which
+    run workers and their JVMs inherit), keyed `pid:name`: other instances on the machine are
+    left out."""
     found = {}
+    marker = f"DAGSTER_HOME={home}".encode()
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (proc / "environ").read_bytes().split(b"\0")
             pages = int((proc / "statm").read_text().split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if any(w in cmdline for w in WATCHED) and "soak_sampler" not in cmdline:
+        mine = marker in environ and "soak_sampler" not in cmdline
+        if mine and any(w in cmdline for w in WATCHED):
             name = cmdline.split()[0].rsplit("/", 1)[-1]
             found[f"{proc.name}:{name}"] = round(pages * PAGE_KB / 1024, 1)
     return found
 
 
 def temp_entries() -> int:
-    """Files and folders under the system temp directory."""
+    """Files and folders under the temp directory (TMPDIR: give the instance one of its own)."""
     return sum(len(d) + len(f) for _, d, f in os.walk(tempfile.gettempdir(), onerror=None))
 
 
@@ -65,12 +72,14 @@ def sample(instance: dg.DagsterInstance, reader: LakehouseReader, since: float) 
             if reader.table_exists(*t.table)
         },
         "temp_entries": temp_entries(),
-        "rss_mb": rss_by_process(),
+        "rss_mb": rss_by_process(os.environ["DAGSTER_HOME"]),
     }
 
 
-def verdict(samples: list[dict], tolerance: float = 0.05) -> list[str]:
-    """What is not flat over the second half of the soak (empty: flat)."""
+def verdict(samples: list[dict], tolerance: float = 0.05, rss_mb: float = 100.0) -> list[str]:
+    """What is not flat over the second half of the soak (empty: flat): failed runs, event rows
+    per interval with a run, temp entries, and the memory of each process that lived through it
+    (run workers come and go; the webserver, daemon and code server stay)."""
     half = samples[len(samples) // 2 :]
     problems = []
     if any(s["failed_runs"] for s in samples):
@@ -82,6 +91,11 @@ def verdict(samples: list[dict], tolerance: float = 0.05) -> list[str]:
         problems.append(
             f"temp entries grew: {half[0]['temp_entries']} -> {half[-1]['temp_entries']}"
         )
+    if half:
+        first, last = half[0]["rss_mb"], half[-1]["rss_mb"]
+        for proc in first.keys() & last.keys():
+            if last[proc] - first[proc] > rss_mb:
+                problems.append(f"{proc} memory rose {first[proc]} -> {last[proc]} MiB")
     return problems
 
 
@@ -91,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--for", dest="total", type=float, default=120, help="minutes in all")
     args = parser.parse_args(argv)
     settings = load_settings()
-    reader = LakehouseReader(warehouse=settings.warehouse)
+    reader = lakehouse_reader(settings)
     samples: list[dict] = []
     with dg.DagsterInstance.get() as instance:
         last, end = time.time(), time.time() + args.total * 60

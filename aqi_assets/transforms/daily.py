@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi.epa_pm25 import AQI_CATEGORIES, AqiTable, aqi_column
 from aqi_assets.transforms.fetch_flags import past_hours
 
 AVG_DECIMALS = 3
+# Means are taken over a decimal sum: a double sum depends on the order Spark adds partial sums
+# in, and a mean on a rounding boundary (x.xxx5) then rounds either way between two runs.
+EXACT_INPUT = "decimal(20,6)"
 # EPA's 75 % rule (SPEC section 9): fewer hours with PM2.5 leave the day without a daily AQI.
 MIN_HOURS_FOR_DAILY_AQI = 18
 CATEGORY_COLUMNS = (
@@ -19,6 +22,11 @@ CATEGORY_COLUMNS = (
     "hours_very_unhealthy",
     "hours_hazardous",
 )
+
+
+def exact_mean(column: str) -> Column:
+    """The mean of `column` rounded half up to AVG_DECIMALS, the same whatever the summing order."""
+    return F.round(F.avg(F.col(column).cast(EXACT_INPUT)), AVG_DECIMALS).cast("double")
 
 
 def day_finality(silver: DataFrame) -> DataFrame:
@@ -37,8 +45,8 @@ def city_daily(
     Only past hours count (forecast hours of today are left out). Hours with a null AQI count in
     `total_hours` but in no category; `daily_aqi` needs MIN_HOURS_FOR_DAILY_AQI hours with
     PM2.5. `finality` (`day_finality`) gives `is_final`; a day missing from it is not final.
-    Averages are rounded to 3 decimals so the result does not depend on the order Spark sums
-    in (cluster vs local).
+    Averages are exact means rounded half up to 3 decimals (`exact_mean`), so a day rebuilt
+    by another run, local or on a cluster, has the same values.
     """
     hourly = past_hours(hourly)
     per_category = [
@@ -46,10 +54,10 @@ def city_daily(
         for column, (_, low, high) in zip(CATEGORY_COLUMNS, AQI_CATEGORIES, strict=True)
     ]
     daily = hourly.groupBy("location_key", "date_key").agg(
-        F.round(F.avg("pm25"), AVG_DECIMALS).alias("avg_pm25"),
+        exact_mean("pm25").alias("avg_pm25"),
         F.max("pm25").alias("max_pm25"),
         F.min("pm25").alias("min_pm25"),
-        F.round(F.avg("aqi"), AVG_DECIMALS).alias("avg_aqi"),
+        exact_mean("aqi").alias("avg_aqi"),
         F.max("aqi").alias("max_aqi"),
         F.count("*").cast("int").alias("total_hours"),
         F.count("pm25").cast("int").alias("hours_with_pm25"),

@@ -9,6 +9,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from aqi_assets.transforms.aqi.epa_pm25 import aqi_category_column
+from aqi_assets.transforms.daily import exact_mean
 
 
 def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int = 4) -> DataFrame:
@@ -32,7 +33,7 @@ def detect_episodes(hourly: DataFrame, aqi_threshold: int = 151, min_hours: int 
         F.min("ts_utc").alias("start_ts"),
         F.max("ts_utc").alias("end_ts"),
         F.count("*").cast("int").alias("duration_hours"),
-        F.round(F.avg("aqi"), 3).alias("avg_aqi"),
+        exact_mean("aqi").alias("avg_aqi"),
         F.max("aqi").cast("int").alias("max_aqi"),
     )
     episodes = runs.where(F.col("duration_hours") >= min_hours).join(last_hour, "location_key")

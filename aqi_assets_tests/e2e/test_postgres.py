@@ -72,7 +72,12 @@ def days(first: date, last: date) -> set[str]:
 def test_instance_configuration_matches_the_local_one_apart_from_storage() -> None:
     production = yaml.safe_load(POSTGRES_INSTANCE.read_text())
     local = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
-    assert set(production["storage"]) == {"postgres"}
+    storage = production["storage"]["custom"]
+    assert (storage["module"], storage["class"]) == (
+        "aqi_assets.compat.postgres_event_log_compat",
+        "BatchedPostgresStorage",
+    )
+    assert set(storage["config"]) == {"postgres_db"}
     for section in ("storage", "event_log_storage"):
         production.pop(section, None)
         local.pop(section, None)

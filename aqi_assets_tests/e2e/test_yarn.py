@@ -101,11 +101,28 @@ def assert_succeeded_on_yarn(cluster: MiniCluster, app_id: str) -> None:
     assert executor_ran_tasks(cluster, app_id), f"no executor container of {app_id} ran a task"
 
 
+def jdbc_catalog_env(folder: Path) -> dict[str, str]:
+    """A JDBC catalog in a SQLite file on the Dagster host: only the driver commits."""
+    return {"AQI_CATALOG_TYPE": "jdbc", "AQI_CATALOG_URI": f"jdbc:sqlite:{folder}/catalog.db"}
+
+
+def catalog_reader(warehouse: str, cluster: MiniCluster, env: dict[str, str]) -> LakehouseReader:
+    """The reader of `warehouse` through the catalog `env` configures."""
+    return LakehouseReader(
+        warehouse=warehouse,
+        webhdfs_url=cluster.webhdfs_url,
+        catalog_type=env.get("AQI_CATALOG_TYPE", "hadoop"),
+        catalog_uri=env.get("AQI_CATALOG_URI"),
+    )
+
+
+@pytest.mark.parametrize("catalog", ["hadoop", "jdbc"])
 def test_a_pyspark_job_on_yarn_writes_iceberg_on_hdfs(
-    yarn_cluster: MiniCluster, tmp_path: Path
+    yarn_cluster: MiniCluster, tmp_path: Path, catalog: str
 ) -> None:
-    warehouse = f"{yarn_cluster.fs_uri}/smoke-warehouse"
+    warehouse = f"{yarn_cluster.fs_uri}/smoke-{catalog}"
     env = yarn_env(yarn_cluster, warehouse, "http://127.0.0.1:9", tmp_path / "home")
+    env |= jdbc_catalog_env(tmp_path) if catalog == "jdbc" else {}
     done = subprocess.run(
         [sys.executable, "-c", SMOKE_JOB],
         env=env,
@@ -121,21 +138,44 @@ def test_a_pyspark_job_on_yarn_writes_iceberg_on_hdfs(
     assert APP_ID.fullmatch(app_id)
     assert_succeeded_on_yarn(yarn_cluster, app_id)
 
-    reader = LakehouseReader(warehouse=warehouse, webhdfs_url=yarn_cluster.webhdfs_url)
+    reader = catalog_reader(warehouse, yarn_cluster, env)
     rows = reader.read_arrow("smoke", "squares").to_pylist()
     assert sorted((r["n"], r["square"]) for r in rows) == [(n, n * n) for n in range(1000)]
     files = reader.files("smoke", "squares")
     assert files
-    assert all(f.path.startswith(f"{yarn_cluster.fs_uri}/smoke-warehouse/") for f in files)
+    assert all(f.path.startswith(f"{warehouse}/") for f in files)
     hdfs = webhdfs_io.webhdfs(yarn_cluster.webhdfs_url, webhdfs_io.hdfs_user())
-    metadata = hdfs.ls("/smoke-warehouse/smoke/squares/metadata", detail=False)
+    metadata = hdfs.ls(f"/smoke-{catalog}/smoke/squares/metadata", detail=False)
     assert any(name.endswith(".metadata.json") for name in metadata), metadata
+    # The JDBC catalog's current metadata is named by its database, not by a version hint.
+    hinted = any(name.endswith("version-hint.text") for name in metadata)
+    assert hinted == (catalog == "hadoop")
+    assert reader.load("smoke", "squares").metadata_location.startswith(f"{warehouse}/")
+
+
+def test_the_graph_on_yarn_commits_to_hdfs_through_a_jdbc_catalog(
+    yarn_cluster: MiniCluster, open_meteo_server, tmp_path: Path
+) -> None:
+    warehouse = f"{yarn_cluster.fs_uri}/jdbc-lakehouse"
+    env = yarn_env(yarn_cluster, warehouse, open_meteo_server.base_url, tmp_path / "home")
+    env |= jdbc_catalog_env(tmp_path)
+    run_materialize(env, REFERENCE)
+    run_materialize(env, PARTITIONED, f"{JDBC_DAY}...{JDBC_DAY}")
+
+    reader = catalog_reader(warehouse, yarn_cluster, env)
+    assert reader.row_count(*FACT_HOURLY.table) == 3 * 24
+    assert reader.row_count(*FACT_CITY_DAILY.table) == 3
+    for spec in (BRONZE_RAW, SILVER_HOURLY, FACT_HOURLY, FACT_CITY_DAILY, DIM_DATE, DIM_LOCATION):
+        files = reader.files(*spec.table)
+        assert files, spec.asset
+        assert all(f.path.startswith(f"{warehouse}/{spec.layer.value}/") for f in files)
 
 
 # -- the asset graph through `dagster dev` -------------------------------------------------------
 GOLD = (FACT_HOURLY, FACT_CITY_DAILY, FACT_EPISODE, DIM_DATE, DIM_LOCATION)
 BACKFILL = (date(2024, 1, 1), date(2024, 1, 3))
 REFRESHED_DAY = "2024-01-03"  # the sensor's re-ingestion of yesterday, run for a day we compare
+JDBC_DAY = "2024-01-01"
 LOG_LINE = re.compile(r"Spark application (application_\d+_\d+) on yarn")
 
 

@@ -4,7 +4,7 @@ One clock drives the local server (its model runs: 00Z and 12Z, available 10 h l
 `ingest_open_days` sensor, the automation's evaluation time and the 03:30 maintenance job. Every requested run executes in this process on one shared Spark session,
 so the 48 hourly ticks are real runs but cheap (three locations, a day or two per run).
 
-Marked `simulation`: it runs only when selected (`./scripts/test -m simulation`).
+Marked `simulation` (part of `./scripts/test` and CI; `-m "not simulation"` leaves it out).
 """
 
 from __future__ import annotations
@@ -44,10 +44,13 @@ EVENT_TOLERANCE = 0.05
 # steady hours may wobble; a leak shows as a rise from the first to the last steady hours above it.
 PYTHON_RSS_TOLERANCE_MB = 40.0
 JVM_RSS_TOLERANCE_MB = 120.0
-# Shuffle files are deleted when the JVM collects their shuffle: a few may wait for a GC.
+# Shuffle files are deleted when the JVM collects their shuffle, so an hour's count depends on
+# when the last GC ran (33-372 files an hour over 48 hours on 2026-12-07): days are compared by
+# their median, which a file left per run would raise by the day's 24 runs and more.
 SCRATCH_TOLERANCE = 20
-# Temp-directory subtrees that are not the runs': pytest's own, and this machine's job folders.
-TEMP_IGNORE = ("pytest-of-", "bash_jobs", "bash_tool_")
+# Temp-directory subtrees that are not leftovers: pytest's own, this machine's job folders, the
+# Spark driver's scratch folders (counted by `spark_local_files`) and the instance's storage.
+TEMP_IGNORE = ("pytest-of-", "bash_jobs", "bash_tool_", "spark-", "blockmgr-")
 
 
 def settings_env(warehouse: Path, server: LocalOpenMeteo, home: Path) -> dict[str, str]:
@@ -84,7 +87,7 @@ def snapshot_counts(warehouse: Path) -> dict[str, int]:
     }
 
 
-# Tens of minutes on 2 cores: runs only when selected (`./scripts/test -m simulation`).
+# About 20 minutes on 2 idle cores: `-m "not simulation"` leaves it out of a local run.
 pytestmark = pytest.mark.simulation
 
 
@@ -99,9 +102,12 @@ def simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with LocalOpenMeteo(now=START) as server, dg.instance_for_test() as instance:
         defs = build_definitions(load_settings(settings_env(sim_wh, server, tmp_path)))
         clock = SimClock(server, START)
-        sim = Simulation(defs, instance, clock, maintenance_config(), temp_ignore=TEMP_IGNORE)
+        ignore = (*TEMP_IGNORE, Path(instance.root_directory).name)
+        sim = Simulation(defs, instance, clock, maintenance_config(), temp_ignore=ignore)
         for n in range(HOURS):
             sim.hour(START + timedelta(hours=n))
+            if n == HOURS // 2 - 1:
+                sim.first_day_temp = sim.new_temp_paths()
         last_refresh = max(r.at for r in sim.runs if r.origin == "sensor")
         # The one-shot backfill fetches at the instant of the last refresh: same model run, same
         # forecast hours, so every value is comparable.
@@ -202,10 +208,13 @@ def test_48_simulated_hours(simulated, capsys: pytest.CaptureFixture) -> None:
     # under the temp directory appeared in the second day. On a shared machine other processes
     # write there too, so the system-wide figure is only reported.
     scratch = [h.spark_local_files for h in sim.hours]
-    assert max(scratch[24:]) <= max(scratch[:24]) + SCRATCH_TOLERANCE, scratch
+    first_day, second_day = statistics.median(scratch[:24]), statistics.median(scratch[24:])
+    assert second_day <= first_day + SCRATCH_TOLERANCE, scratch
+    left = sorted(sim.new_temp_paths() - sim.first_day_temp)
     if os.environ.get("CI"):
-        temp = [h.temp_entries for h in sim.hours]
-        assert temp[-1] <= temp[23], f"new temp entries by hour: {temp}"
+        assert not left, f"left under the temp directory by the second day's runs: {left[:20]}"
+    else:
+        sys.stdout.write(f"new under the temp directory in the second day: {len(left)}\n")
 
     # (6) Memory not rising hour over hour in the second day's steady hours.
     steady = [h for h in sim.hours[24:] if h.hour.hour in STEADY_HOURS]

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("backfill_bench", "maintenance_bench", "report_bench")
+SCRIPTS = (
+    "backfill_bench",
+    "catalog_bench",
+    "maintenance_bench",
+    "refresh_latency_bench",
+    "report_bench",
+)
 
 
 def documented_command(name: str) -> list[str]:

@@ -1,5 +1,6 @@
 """On a Dagster release other than the pinned one, each compat module imports, warns once naming
-itself, and exposes its public fallback (stock event log, in-process executor, no-op interval)."""
+itself, and exposes its public fallback (stock SQLite and PostgreSQL storages, in-process executor,
+no-op interval)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import json
 import subprocess
 import sys
 
-COMPAT_MODULES = ("event_log_compat", "threaded_executor_compat", "backfill_interval_compat")
+COMPAT_MODULES = (
+    "event_log_compat",
+    "postgres_event_log_compat",
+    "threaded_executor_compat",
+    "backfill_interval_compat",
+)
 
 # Dagster's version is patched before any compat module is imported; every warning is recorded.
 FALLBACK_PROBE = """
@@ -23,9 +29,11 @@ with warnings.catch_warnings(record=True) as caught:
     from aqi_assets.compat import (
         backfill_interval_compat,
         event_log_compat,
+        postgres_event_log_compat,
         threaded_executor_compat,
     )
 from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
 from dagster._daemon import controller  # loaded, as in the daemon: the pinned release sets it
 
 storage = event_log_compat.BatchedSqliteEventLogStorage
@@ -36,6 +44,8 @@ json.dump(
         "warnings": [str(w.message) for w in caught if "aqi_assets.compat" in str(w.message)],
         "stock_event_log": storage.store_event_batch is SqliteEventLogStorage.store_event_batch
         and issubclass(storage, SqliteEventLogStorage),
+        "stock_postgres": postgres_event_log_compat.BatchedPostgresStorage is DagsterPostgresStorage
+        and postgres_event_log_compat.BatchedPostgresEventLogStorage is PostgresEventLogStorage,
         "in_process_executor": threaded_executor_compat.threaded_in_process_executor
         is dagster.in_process_executor,
         "interval_returns": returned,
@@ -59,6 +69,7 @@ def test_each_compat_module_falls_back_with_one_warning_naming_itself() -> None:
         assert len(naming) == 1, (module, warned)
         assert "0.0.1" in naming[0]
     assert found["stock_event_log"] is True
+    assert found["stock_postgres"] is True
     assert found["in_process_executor"] is True
     assert found["interval_returns"] is None
     assert found["interval_unchanged"] is True

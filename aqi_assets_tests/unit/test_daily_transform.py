@@ -137,3 +137,21 @@ def test_without_finality_no_day_is_final(spark) -> None:
     [row] = city_daily(frame, AqiTable.EPA_2024).collect()
     assert row["is_final"] is False
     assert row["total_hours"] == 24
+
+
+# 24 hours whose exact mean, 35.4375, sits on a rounding boundary; added in this order as doubles
+# they sum to 850.4999999999999, so a mean of doubles would round down to 35.437.
+BOUNDARY_DAY = [
+    37.5, 45.8, 44.0, 43.9, 44.5, 27.7, 45.3, 40.2, 22.5, 20.5, 20.4, 42.7,
+    27.5, 23.3, 38.7, 30.3, 22.1, 24.8, 35.8, 25.0, 28.2, 41.3, 33.6, 84.9,
+]  # fmt: skip
+
+
+def test_a_mean_on_a_rounding_boundary_rounds_half_up_in_any_summing_order(spark) -> None:
+    hours = day_of("danang", BOUNDARY_DAY, run=NEXT_DAY)
+    means = set()
+    for ordered in (hours, hours[::-1]):
+        frame = spark.createDataFrame(ordered, SCHEMA).coalesce(1)
+        (row,) = city_daily(frame, AqiTable.EPA_2024).collect()
+        means.add(row["avg_pm25"])
+    assert means == {35.438}

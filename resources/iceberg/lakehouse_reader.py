@@ -1,28 +1,35 @@
-"""Read the lakehouse's Iceberg tables without Spark: pyiceberg on the Hadoop catalog's files."""
+"""Read the lakehouse's Iceberg tables without Spark: pyiceberg through the configured catalog.
+
+A JDBC catalog is read through pyiceberg's SQL catalog on the same database and catalog name
+as Spark's; the Hadoop catalog has no database, so its tables' metadata files are found in the
+warehouse (resources/iceberg/hadoop_tables.py).
+"""
 
 from __future__ import annotations
 
-import re
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 from dagster import ConfigurableResource
-from pyarrow import fs as pafs
 from pydantic import Field
+
+from resources.iceberg import hadoop_tables
+from resources.iceberg.catalog_uri import sqlalchemy_url, sqlite_path
+from resources.spark.spark_conf import CatalogType, resolved
 
 if TYPE_CHECKING:  # pyiceberg is imported where it is used: every run worker loads this module
     import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.expressions import BooleanExpression
     from pyiceberg.table import Table
     from pyiceberg.table.snapshots import Snapshot
 
     RowFilter = str | BooleanExpression
-_METADATA_NAME = re.compile(r"v(\d+)(?:\.gz)?\.metadata\.json")
 _DELETE_TOTALS = ("total-position-deletes", "total-equality-deletes")
-_HDFS_SCHEMES = ("hdfs", "webhdfs")  # read over WebHDFS: resources/iceberg/webhdfs_io.py
 
 
 class TableNotFoundError(LookupError):
@@ -61,47 +68,6 @@ class DataFileInfo:
     partition: dict[str, Any]
 
 
-def _metadata_name(fs: pafs.FileSystem, metadata_dir: str, version: int) -> str | None:
-    for name in (f"v{version}.metadata.json", f"v{version}.gz.metadata.json"):
-        if fs.get_file_info(f"{metadata_dir}/{name}").type == pafs.FileType.File:
-            return name
-    return None
-
-
-def _hinted_version(fs: pafs.FileSystem, metadata_dir: str) -> int | None:
-    hint = f"{metadata_dir}/version-hint.text"
-    if fs.get_file_info(hint).type != pafs.FileType.File:
-        return None
-    with fs.open_input_stream(hint) as stream:
-        text = stream.read().decode().strip()
-    return int(text) if text.isdigit() else None
-
-
-def _newest_metadata_name(fs: pafs.FileSystem, metadata_dir: str) -> str | None:
-    """Resolve like Iceberg's HadoopTableOperations: the version hint, else the highest listed
-    vN, then step over newer commits the hint does not show yet."""
-    version = _hinted_version(fs, metadata_dir)
-    name = None if version is None else _metadata_name(fs, metadata_dir, version)
-    if version is None or name is None:
-        listing = fs.get_file_info(pafs.FileSelector(metadata_dir, allow_not_found=True))
-        matches = [m for info in listing if (m := _METADATA_NAME.fullmatch(info.base_name))]
-        if not matches:
-            return None
-        newest = max(matches, key=lambda m: int(m.group(1)))
-        version, name = int(newest.group(1)), newest.group(0)
-    while (newer := _metadata_name(fs, metadata_dir, version + 1)) is not None:
-        version, name = version + 1, newer
-    return name
-
-
-def _local_root(warehouse: str) -> str | None:
-    """Absolute local path of a plain-path or file: warehouse; None for a remote one."""
-    parsed = urlparse(warehouse)
-    if parsed.scheme not in ("", "file"):
-        return None
-    return str(Path(unquote(parsed.path) if parsed.scheme else warehouse).expanduser().resolve())
-
-
 def _summary_int(snapshot: Snapshot, key: str) -> int:
     return int((snapshot.summary[key] if snapshot.summary else None) or 0)
 
@@ -131,20 +97,19 @@ class LakehouseReader(ConfigurableResource):
         "dfs.namenode.http-address of $HADOOP_CONF_DIR/hdfs-site.xml.",
     )
 
-    def _locate(self, namespace: str, name: str) -> tuple[pafs.FileSystem, str, str]:
-        """Filesystem, the table folder as it sees it, and the table location for pyiceberg."""
-        suffix = f"{namespace}/{name}"
-        local = _local_root(self.warehouse)
-        if local is not None:
-            return pafs.LocalFileSystem(), f"{local}/{suffix}", f"{local}/{suffix}"
-        location = f"{self.warehouse.rstrip('/')}/{suffix}"
-        if urlparse(self.warehouse).scheme in _HDFS_SCHEMES:
-            from resources.iceberg import webhdfs_io
-
-            fs = webhdfs_io.arrow_filesystem(self._webhdfs_url(), webhdfs_io.hdfs_user())
-            return fs, urlparse(location).path, location
-        fs, root = pafs.FileSystem.from_uri(self.warehouse)
-        return fs, f"{root.rstrip('/')}/{suffix}", location
+    catalog_type: CatalogType = Field(
+        default=CatalogType.HADOOP,
+        description="hadoop: tables found in the warehouse's files; jdbc: through the catalog "
+        "database at catalog_uri, as Spark's JdbcCatalog wrote it.",
+    )
+    catalog_uri: str | None = Field(
+        default=None,
+        description="JDBC URI of the catalog database (jdbc:sqlite:/path or "
+        "jdbc:postgresql://host:port/db?user=...&password=...), e.g. dg.EnvVar('AQI_CATALOG_URI').",
+    )
+    catalog_name: str = Field(
+        default="lh", description="The Spark catalog's name: the JDBC catalog's rows carry it."
+    )
 
     def _webhdfs_url(self) -> str:
         from resources.iceberg import webhdfs_io
@@ -153,29 +118,70 @@ class LakehouseReader(ConfigurableResource):
 
     def _io_properties(self) -> dict[str, str]:
         """pyiceberg FileIO properties: WebHDFS for an HDFS warehouse, pyiceberg's choice else."""
-        if urlparse(self.warehouse).scheme not in _HDFS_SCHEMES:
+        if urlparse(self.warehouse).scheme not in hadoop_tables.HDFS_SCHEMES:
             return {}
         from resources.iceberg import webhdfs_io
 
         return webhdfs_io.io_properties(self._webhdfs_url())
 
-    def _metadata_location(self, namespace: str, name: str) -> str | None:
-        fs, folder, location = self._locate(namespace, name)
-        newest = _newest_metadata_name(fs, f"{folder}/metadata")
-        return None if newest is None else f"{location}/metadata/{newest}"
+    def _not_found(self, namespace: str, name: str) -> TableNotFoundError:
+        where = (
+            f"catalog {self.catalog_name}"
+            if self.catalog_type is CatalogType.JDBC
+            else f"warehouse {self.warehouse}"
+        )
+        return TableNotFoundError(
+            f"Iceberg table {namespace}.{name} does not exist in {where}: "
+            f"materialize the `{name}` asset first."
+        )
+
+    def _catalog(self) -> SqlCatalog | None:
+        """pyiceberg's SQL catalog on the JDBC catalog's database; None before its first table."""
+        if self.catalog_type is not CatalogType.JDBC:
+            raise ValueError(
+                f"LakehouseReader reads the hadoop and jdbc catalogs, not {self.catalog_type}: "
+                "load that catalog with pyiceberg.catalog.load_catalog instead."
+            )
+        uri = resolved(self.catalog_uri) if self.catalog_uri else ""
+        if not uri:
+            raise ValueError("catalog_type=jdbc needs catalog_uri (set AQI_CATALOG_URI).")
+        database = sqlite_path(uri)
+        if database is not None and not database.is_file():
+            return None  # connecting would create an empty file
+        url = sqlalchemy_url(uri).render_as_string(hide_password=False)
+        catalog = _sql_catalog(self.catalog_name, url, tuple(self._io_properties().items()))
+        from sqlalchemy import inspect
+
+        # Spark creates the catalog's tables with its first table; a reader never does.
+        return catalog if inspect(catalog.engine).has_table("iceberg_tables") else None
 
     def table_exists(self, namespace: str, name: str) -> bool:
         """Whether the table has been created (has a metadata file)."""
-        return self._metadata_location(namespace, name) is not None
+        if self.catalog_type is CatalogType.HADOOP:
+            location = hadoop_tables.metadata_location(
+                self.warehouse, namespace, name, self.webhdfs_url
+            )
+            return location is not None
+        catalog = self._catalog()
+        return catalog is not None and catalog.table_exists((namespace, name))
 
     def load(self, namespace: str, name: str) -> Table:
         """The table at its newest commit; raises TableNotFoundError when it does not exist."""
-        location = self._metadata_location(namespace, name)
+        if self.catalog_type is not CatalogType.HADOOP:
+            from pyiceberg.exceptions import NoSuchTableError
+
+            catalog = self._catalog()
+            if catalog is None:
+                raise self._not_found(namespace, name)
+            try:
+                return catalog.load_table((namespace, name))
+            except NoSuchTableError:
+                raise self._not_found(namespace, name) from None
+        location = hadoop_tables.metadata_location(
+            self.warehouse, namespace, name, self.webhdfs_url
+        )
         if location is None:
-            raise TableNotFoundError(
-                f"Iceberg table {namespace}.{name} does not exist in warehouse {self.warehouse}: "
-                f"materialize the `{name}` asset first."
-            )
+            raise self._not_found(namespace, name)
         from pyiceberg.table import StaticTable
 
         return StaticTable.from_metadata(location, properties=self._io_properties())
@@ -250,3 +256,26 @@ class LakehouseReader(ConfigurableResource):
             )
             for row in rows
         ]
+
+
+@lru_cache(maxsize=8)
+def _sql_catalog(name: str, url: str, io_properties: tuple[tuple[str, str], ...]) -> SqlCatalog:
+    """One pyiceberg SQL catalog (and its connection pool) per database, catalog name and IO."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    sql_log = logging.getLogger(SqlCatalog.__module__)
+    level = sql_log.level
+    # A SQLite catalog keeps Iceberg's V0 schema on purpose (spark_conf.jdbc_catalog_conf);
+    # pyiceberg's warning about it asks for a migration that must not happen.
+    sql_log.setLevel(logging.ERROR)
+    try:
+        return SqlCatalog(
+            name,
+            uri=url,
+            init_catalog_tables="false",
+            # A pooled connection may have outlived a PostgreSQL restart.
+            pool_pre_ping="true",
+            **dict(io_properties),
+        )
+    finally:
+        sql_log.setLevel(level)

@@ -123,8 +123,7 @@ def ensure_table(
             )
         add_columns(spark, table, new)
         return tuple(name for name, _ in new)
-    namespace = table.rsplit(".", 1)[0]
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+    ensure_namespace(spark, table.rsplit(".", 1)[0])
     writer = spark.createDataFrame([], schema).writeTo(table).using("iceberg")
     for key, value in TABLE_PROPERTIES.items():
         writer = writer.tableProperty(key, value)
@@ -132,6 +131,18 @@ def ensure_table(
         writer = writer.partitionedBy(partitioned_by)
     writer.create()
     return ()
+
+
+def ensure_namespace(spark: SparkSession, namespace: str) -> None:
+    """Create `namespace` unless it exists, also when another writer creates it at once."""
+    try:
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+    except Exception:
+        # A JDBC catalog inserts the namespace's rows after checking for them: of two writers
+        # doing both at once, the second fails on the database's key (the Hadoop one's mkdir
+        # cannot). The namespace is then there, which is all this needs.
+        if not spark.catalog.databaseExists(namespace):
+            raise
 
 
 def window_condition(column: str, start: date | datetime, end: date | datetime) -> Column:

@@ -26,6 +26,7 @@ DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # frames of a 100-location backfill fit without spilling (docs/performance.md).
 LOCAL_DRIVER_MEMORY = "1536m"
 MIN_JAVA_MAJOR = 17
+SQLITE_BUSY_TIMEOUT_MS = 60_000
 # Every run is batch work: the throughput collector suits a small driver better than G1 (no
 # remembered sets), and its young collections use both cores where the serial one stops all.
 DRIVER_COLLECTOR = "-XX:+UseParallelGC"
@@ -95,6 +96,17 @@ def require_spark_jars(configured: str | None, packages: str | None, catalog_typ
             fetched_jar(pin)
 
 
+def driver_jars(
+    iceberg_jar: str | None, catalog_type: str, packages: str | None = None
+) -> list[str]:
+    """The jars a driver loads: the Iceberg runtime (unless resolved from `packages`) and, for a
+    JDBC catalog, the JDBC drivers; their class path entries key its class archive too."""
+    jars = [] if packages else [iceberg_runtime_jar(iceberg_jar)]
+    if catalog_type == CatalogType.JDBC:
+        jars += [fetched_jar(pin) for pin in JDBC_DRIVERS]
+    return jars
+
+
 def driver_class_path(jar: str) -> list[str]:
     """`jar` as an entry of the driver's own class path: plain and file: paths only.
 
@@ -153,13 +165,9 @@ def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
     """Where the driver and the executors find the Iceberg runtime (packages, or a jar) and,
     for a JDBC catalog only, the JDBC drivers."""
     conf: dict[str, str] = {}
-    jars: list[str] = []
     if res.iceberg_packages:
         conf["spark.jars.packages"] = res.iceberg_packages
-    else:
-        jars.append(iceberg_runtime_jar(res.iceberg_jar))
-    if res.catalog_type is CatalogType.JDBC:
-        jars += [fetched_jar(pin) for pin in JDBC_DRIVERS]
+    jars = driver_jars(res.iceberg_jar, res.catalog_type, res.iceberg_packages)
     # Classes on the driver's own class path can come from its class archive (jvm_archive.py),
     # and java.sql.DriverManager finds only drivers there.
     if class_path := [entry for jar in jars for entry in driver_class_path(jar)]:
@@ -170,6 +178,44 @@ def iceberg_jar_conf(res: SparkIcebergResource) -> dict[str, str]:
     if shipped := [jar for jar in jars if not (driver_class_path(jar) and in_process)]:
         conf["spark.jars"] = ",".join(shipped)
     return conf
+
+
+def catalog_conf(res: SparkIcebergResource) -> dict[str, str]:
+    """The Iceberg catalog's properties: its kind, warehouse and (unless Hadoop) its URI."""
+    catalog = f"spark.sql.catalog.{res.catalog_name}"
+    conf = {catalog: "org.apache.iceberg.spark.SparkCatalog", f"{catalog}.warehouse": res.warehouse}
+    if res.catalog_type is CatalogType.JDBC:
+        conf[f"{catalog}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
+    else:
+        conf[f"{catalog}.type"] = res.catalog_type.value
+    if res.catalog_type is CatalogType.HADOOP:
+        return conf
+    if not res.catalog_uri:
+        raise SparkConfigError(
+            f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
+        )
+    conf[f"{catalog}.uri"] = resolved(res.catalog_uri)
+    if res.catalog_type is CatalogType.JDBC:
+        conf.update(jdbc_catalog_conf(catalog, conf[f"{catalog}.uri"]))
+    return conf
+
+
+def jdbc_catalog_conf(catalog: str, uri: str) -> dict[str, str]:
+    """Properties of a JdbcCatalog on `uri` beyond the URI itself."""
+    if not uri.startswith("jdbc:sqlite:"):
+        # V1: the schema pyiceberg's SQL catalog creates and reads (with views); under V0
+        # Iceberg warns at every start.
+        return {f"{catalog}.jdbc.schema-version": "V1"}
+    # Iceberg 1.10's catalog start leaves a metadata query open when the catalog's tables exist
+    # (and, under V1, when they have the iceberg_type column): on SQLite that open read holds a
+    # lock for the JVM's life, and every other connection's commit waits on it. So the tables
+    # are created beforehand (catalog_uri.prepare_sqlite_catalog), in the V0 schema, and the
+    # catalog neither creates nor upgrades them. A commit waits for another process's commit
+    # instead of failing at sqlite-jdbc's 3 s default.
+    return {
+        f"{catalog}.jdbc.init-catalog-tables": "false",
+        f"{catalog}.jdbc.busy_timeout": str(SQLITE_BUSY_TIMEOUT_MS),
+    }
 
 
 def resolved(value: str) -> str:
@@ -183,7 +229,6 @@ def resolved(value: str) -> str:
 
 def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict[str, str]:
     """Translate the resource's typed fields into Spark properties (pure, no JVM)."""
-    catalog = f"spark.sql.catalog.{res.catalog_name}"
     conf: dict[str, str] = {
         "spark.master": res.master,
         "spark.app.name": res.app_name,
@@ -196,20 +241,9 @@ def build_spark_conf(res: SparkIcebergResource, short_run: bool = False) -> dict
         "spark.ui.enabled": str(res.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        catalog: "org.apache.iceberg.spark.SparkCatalog",
-        f"{catalog}.warehouse": res.warehouse,
+        **catalog_conf(res),
+        **iceberg_jar_conf(res),
     }
-    if res.catalog_type is CatalogType.JDBC:
-        conf[f"{catalog}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
-    else:
-        conf[f"{catalog}.type"] = res.catalog_type.value
-    if res.catalog_type is not CatalogType.HADOOP:
-        if not res.catalog_uri:
-            raise SparkConfigError(
-                f"catalog_type={res.catalog_type.value} needs catalog_uri (set AQI_CATALOG_URI)."
-            )
-        conf[f"{catalog}.uri"] = resolved(res.catalog_uri)
-    conf.update(iceberg_jar_conf(res))
     if res.master.startswith("local"):
         conf["spark.driver.bindAddress"] = "127.0.0.1"
         conf["spark.driver.host"] = "127.0.0.1"

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
+from resources.iceberg.catalog_uri import prepare_sqlite_catalog, sqlite_path
 from resources.iceberg.schema_evolution import REFUSE, SchemaEvolution
 from resources.spark.pyspark_compat import import_short_named_classes
 from resources.spark.run_tags import run_days
@@ -25,6 +26,7 @@ from resources.spark.spark_conf import (
     build_spark_conf,
     mapped_class_archive,
     require_java,
+    resolved,
 )
 
 
@@ -137,7 +139,10 @@ class SparkIcebergResource(LazyPySparkResource):
     def _start_driver(self) -> Any:
         if self.master.startswith("local") or self.master.startswith("spark://"):
             require_java()
-        session = spark_session_from_config(self.effective_conf())
+        conf = self.effective_conf()
+        if self.catalog_type is CatalogType.JDBC and (database := sqlite_path(self._catalog_uri())):
+            prepare_sqlite_catalog(database)
+        session = spark_session_from_config(conf)
         import_short_named_classes(session)
         return session
 
@@ -170,6 +175,9 @@ class SparkIcebergResource(LazyPySparkResource):
             f"{archive or 'none, build one with `python -m aqi_assets.dev.build_jvm_archive`'}; "
             f"tuning: {tuning})"
         )
+
+    def _catalog_uri(self) -> str:
+        return resolved(self.catalog_uri) if self.catalog_uri else ""
 
     def usable_class_archive(self) -> str | None:
         """`class_archive` when the file exists, else None."""
