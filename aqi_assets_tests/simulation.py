@@ -27,6 +27,8 @@ from resources.spark.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_T
 # Drain the automation after runs: each evaluation may request the next layer down.
 MAX_DRAIN_EVALUATIONS = 8
 PAGE_SIZE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+# The ContextCleaner deletes collected shuffles' files in its own thread, just after a GC.
+CLEANER_WAIT_SECONDS = 2.0
 
 
 class SimClock:
@@ -121,6 +123,10 @@ def spark_local_files() -> int:
     session = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # noqa: SLF001
     if session is None:
         return 0
+    # Shuffle files go when the driver's ContextCleaner sees their shuffle collected: a GC
+    # first, so the count is what the runs still hold, not what the last GC had not reached.
+    session.sparkContext._jvm.System.gc()  # noqa: SLF001
+    time.sleep(CLEANER_WAIT_SECONDS)
     # The block manager's folders have no Python API; py4j reaches the driver's.
     disk = session.sparkContext._jsc.sc().env().blockManager().diskBlockManager()  # noqa: SLF001
     roots = [Path(d.getAbsolutePath()) for d in disk.localDirs()]
