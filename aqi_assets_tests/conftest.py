@@ -28,18 +28,10 @@ UNIT_TESTS = Path(__file__).with_name("unit")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier.
-
-    The 48-hour simulation runs only when a marker expression names it (`-m simulation`).
-    """
+    """Tests under unit/ carry the `unit` marker: `./scripts/test -m unit` is the fast tier."""
     for item in items:
         if UNIT_TESTS in Path(item.path).parents:
             item.add_marker(pytest.mark.unit)
-    if "simulation" not in (config.option.markexpr or ""):
-        skipped = [item for item in items if item.get_closest_marker("simulation")]
-        if skipped:
-            config.hook.pytest_deselected(items=skipped)
-            items[:] = [item for item in items if not item.get_closest_marker("simulation")]
 
 
 def make_spark_resource(

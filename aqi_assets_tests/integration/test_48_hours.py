@@ -4,7 +4,7 @@ One clock drives the local server (its model runs: 00Z and 12Z, available 10 h l
 `ingest_open_days` sensor, the automation's evaluation time and the 03:30 maintenance job. Every requested run executes in this process on one shared Spark session,
 so the 48 hourly ticks are real runs but cheap (three locations, a day or two per run).
 
-Marked `simulation`: it runs only when selected (`./scripts/test -m simulation`).
+Marked `simulation` (`./scripts/test -m simulation` runs it alone; CI runs it with the suite).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def snapshot_counts(warehouse: Path) -> dict[str, int]:
     }
 
 
-# About 40 minutes on 2 shared cores: runs only when selected (`./scripts/test -m simulation`).
+# About 20 minutes on 2 cores.
 pytestmark = pytest.mark.simulation
 
 
