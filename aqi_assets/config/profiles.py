@@ -20,8 +20,11 @@ CATALOG_URI_ENV = "AQI_CATALOG_URI"
 SPARK_CONF_ENV = "AQI_SPARK_CONF"
 
 
-def spark_resource(settings: Settings) -> SparkIcebergResource:
-    """Spark + Iceberg for the profile: embedded local[*], or YARN client mode on a cluster."""
+def spark_resource(settings: Settings, **overrides: Any) -> SparkIcebergResource:
+    """Spark + Iceberg for the profile: embedded local[*], or YARN client mode on a cluster.
+
+    `overrides` replace fields (a test's own `catalog_name` in a JVM other tests share).
+    """
     sizing = settings.sizing
     common: dict[str, Any] = {
         "master": settings.spark_master,
@@ -35,6 +38,7 @@ def spark_resource(settings: Settings) -> SparkIcebergResource:
         "class_archive": settings.jvm_archive,
         "short_run_max_days": settings.short_run_max_days,
     }
+    common.update(overrides)
     if settings.profile is Profile.LOCAL:
         return SparkIcebergResource(**common, driver_memory=sizing.driver_memory)
     return SparkIcebergResource(

@@ -19,8 +19,8 @@ import dagster as dg
 import pytest
 
 from aqi_assets.catalog.registry import TABLES, TableSpec
-from aqi_assets.config.profiles import resources_for
-from aqi_assets.config.settings import load_settings
+from aqi_assets.config.profiles import resources_for, spark_resource
+from aqi_assets.config.settings import Settings, load_settings
 from aqi_assets.definitions import build_assets, build_definitions
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.orchestration.partitions import daily_partitions
@@ -34,6 +34,7 @@ START = datetime(2026, 3, 9, tzinfo=UTC)  # first simulated hour; the sensor's "
 HOURS = 48
 FIRST_DAY, LAST_DAY = date(2026, 3, 8), date(2026, 3, 10)
 PARTITIONS_START = "2026-03-01"
+SIM_CATALOG = "sim48"
 # Snapshots kept by the simulated maintenance (see `maintenance_config`).
 RETAIN_LAST = 4
 # Steady hours: only today open (yesterday final from 10:05), no cron. Their event rows must match.
@@ -92,15 +93,18 @@ pytestmark = pytest.mark.simulation
 
 
 @pytest.fixture
-def simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """(simulation, sim warehouse, one-shot warehouse, server) after 48 simulated hours."""
+def simulated(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """(simulation, sim warehouse, one-shot warehouse, server) after 48 simulated hours.
+
+    On the suite's shared Spark session (`spark`), as in CI, where other tests ran before.
+    """
     monkeypatch.setenv("AQI_HOME", str(tmp_path))  # the report's page goes under tmp_path
     sim_wh, oneshot_wh = tmp_path / "sim-warehouse", tmp_path / "oneshot-warehouse"
     sim_wh.mkdir()
     oneshot_wh.mkdir()
     (tmp_path / "dagster").mkdir()
     with LocalOpenMeteo(now=START) as server, dg.instance_for_test() as instance:
-        defs = build_definitions(load_settings(settings_env(sim_wh, server, tmp_path)))
+        defs = own_catalog(load_settings(settings_env(sim_wh, server, tmp_path)))
         clock = SimClock(server, START)
         ignore = (*TEMP_IGNORE, Path(instance.root_directory).name)
         sim = Simulation(defs, instance, clock, maintenance_config(), temp_ignore=ignore)
@@ -116,15 +120,33 @@ def simulated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield sim, sim_wh, oneshot_wh
 
 
+def own_catalog(settings: Settings) -> dg.Definitions:
+    """The code location's definitions, its Spark resource on a catalog name of its own.
+
+    Spark sets a catalog up once per JVM and name; the suite's JVM is shared, and `lh` (the code
+    location's name) belongs to integration/test_jdbc_catalog.py, which reads it as a JDBC one.
+    """
+    defs = build_definitions(settings)
+    return dg.Definitions(
+        assets=defs.assets,
+        asset_checks=defs.asset_checks,
+        sensors=defs.sensors,
+        jobs=defs.jobs,
+        schedules=defs.schedules,
+        executor=defs.executor,
+        resources={**defs.resources, "spark": spark_resource(settings, catalog_name=SIM_CATALOG)},
+    )
+
+
 def oneshot(warehouse: Path, server: LocalOpenMeteo, home: Path) -> None:
     """Every table for FIRST_DAY..LAST_DAY in one run, as `aqi backfill --single-run` does."""
     settings = load_settings(settings_env(warehouse, server, home))
     resources = {
         **resources_for(settings),
-        # Its own catalog name: the session's first catalog is the simulation's.
+        # A catalog name of its own: the simulation's points at another warehouse.
         "spark": SparkIcebergResource(
             warehouse=warehouse.as_uri(),
-            catalog_name="oneshot",
+            catalog_name=f"{SIM_CATALOG}_oneshot",
             master="local[2]",
             ui_enabled=False,
         ),
