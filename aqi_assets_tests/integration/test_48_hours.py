@@ -28,7 +28,6 @@ from aqi_assets_tests.materialize import materialize_range
 from aqi_assets_tests.readback import RUN_BOOKKEEPING
 from aqi_assets_tests.simulation import HourFigures, SimClock, Simulation
 from resources.iceberg.lakehouse_reader import LakehouseReader
-from resources.spark.spark_resource import SparkIcebergResource
 
 START = datetime(2026, 3, 9, tzinfo=UTC)  # first simulated hour; the sensor's "yesterday" is 8th
 HOURS = 48
@@ -88,7 +87,7 @@ def snapshot_counts(warehouse: Path) -> dict[str, int]:
     }
 
 
-# About 20 minutes on 2 cores.
+# About 25 minutes on 2 cores.
 pytestmark = pytest.mark.simulation
 
 
@@ -144,12 +143,7 @@ def oneshot(warehouse: Path, server: LocalOpenMeteo, home: Path) -> None:
     resources = {
         **resources_for(settings),
         # A catalog name of its own: the simulation's points at another warehouse.
-        "spark": SparkIcebergResource(
-            warehouse=warehouse.as_uri(),
-            catalog_name=f"{SIM_CATALOG}_oneshot",
-            master="local[2]",
-            ui_enabled=False,
-        ),
+        "spark": spark_resource(settings, catalog_name=f"{SIM_CATALOG}_oneshot"),
     }
     assets = build_assets(daily_partitions(date.fromisoformat(PARTITIONS_START)))
     materialize_range(assets, FIRST_DAY, LAST_DAY, resources, selection=[t.asset for t in TABLES])
