@@ -22,6 +22,7 @@ import dagster as dg
 from aqi_assets.dev.local_open_meteo import LocalOpenMeteo
 from aqi_assets.ingest.open_days_sensor import open_days_sensor, ranges
 from aqi_assets.orchestration.maintenance import MAINTENANCE_CRON
+from resources.spark.pyspark_compat import driver_scratch_folders_after_gc
 from resources.spark.run_tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
 # Drain the automation after runs: each evaluation may request the next layer down.
@@ -117,19 +118,14 @@ def spark_local_files() -> int:
     under the temp directory by default): what the runs leave there, attributable to them even
     when other processes write to the temp directory too."""
     from pyspark import SparkFiles
-    from pyspark.sql import SparkSession
 
-    # Runs start the session in their own threads: the process-wide one, not the thread's.
-    session = SparkSession.getActiveSession() or SparkSession._instantiatedSession  # noqa: SLF001
-    if session is None:
-        return 0
     # Shuffle files go when the driver's ContextCleaner sees their shuffle collected: a GC
     # first, so the count is what the runs still hold, not what the last GC had not reached.
-    session.sparkContext._jvm.System.gc()  # noqa: SLF001
+    folders = driver_scratch_folders_after_gc()
+    if folders is None:
+        return 0
     time.sleep(CLEANER_WAIT_SECONDS)
-    # The block manager's folders have no Python API; py4j reaches the driver's.
-    disk = session.sparkContext._jsc.sc().env().blockManager().diskBlockManager()  # noqa: SLF001
-    roots = [Path(d.getAbsolutePath()) for d in disk.localDirs()]
+    roots = [Path(folder) for folder in folders]
     roots.append(Path(SparkFiles.getRootDirectory()).parent)
     return sum(1 for root in roots for path in _walk(root) if path.is_file())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -101,6 +102,18 @@ def test_whole_months_around_a_window() -> None:
         START,
         datetime(2024, 3, 1, tzinfo=UTC),
     )
+
+
+def test_the_driver_scratch_folders_are_found_and_another_pyspark_has_none(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the 48-hour simulation counts its leftover shuffle files in."""
+    spark.sql("SELECT id % 7 AS k, count(*) FROM range(1000) GROUP BY 1").collect()
+    folders = pyspark_compat.driver_scratch_folders_after_gc()
+    assert folders, "the driver's block manager has no folder"
+    assert all(Path(folder).is_dir() for folder in folders), folders
+    monkeypatch.setattr(pyspark_compat, "GATEWAY_USABLE", False)
+    assert pyspark_compat.driver_scratch_folders_after_gc() == []
 
 
 @pytest.mark.parametrize("spark_sql_fallback", [False, True])

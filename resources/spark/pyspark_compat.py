@@ -118,3 +118,21 @@ def stop_driver_jvm(timeout: float) -> int | None:
     SparkContext._gateway = None
     SparkContext._jvm = None
     return code
+
+
+def driver_scratch_folders_after_gc() -> list[str] | None:
+    """The driver's block-manager folders (shuffle and cached blocks), after a JVM GC.
+
+    The GC lets the driver's ContextCleaner delete collected shuffles' files (in its own thread,
+    just after). None when this process runs no driver; [] on a PySpark other than the pinned one,
+    which offers no public way to these folders.
+    """
+    if not GATEWAY_USABLE:
+        return None if SparkSession.getActiveSession() is None else []
+    # Runs start the session in their own threads: the process's context, not the thread's.
+    context = SparkContext._active_spark_context
+    if context is None:
+        return None
+    context._jvm.System.gc()
+    disk = context._jsc.sc().env().blockManager().diskBlockManager()
+    return [folder.getAbsolutePath() for folder in disk.localDirs()]
